@@ -1,0 +1,25 @@
+// The CLI's subcommands. Each src/cli/cmd_<name>.cpp defines one add_<name>() that declares the
+// subcommand's options and its callback; main.cpp lists them. Keep these files thin: parse,
+// validate, then call the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace clintorch::cli {
+
+void add_train(CLI::App& app);
+void add_evaluate(CLI::App& app);
+void add_predict(CLI::App& app);
+void add_export(CLI::App& app);
+void add_tokenize(CLI::App& app);
+void add_validate(CLI::App& app);
+void add_selfcheck(CLI::App& app);
+
+// A subcommand whose --help works but which is not implemented yet: running it says so, names
+// the issue that tracks it, and exits with status 2.
+CLI::App* add_placeholder(CLI::App& app, const std::string& name, const std::string& help,
+                          int issue);
+
+}  // namespace clintorch::cli
