@@ -553,6 +553,9 @@ NerReport ner_report(const std::vector<std::vector<std::string>>& gold,
              std::to_string(predicted.size()) + " predicted sentences",
          "predict exactly one tag sequence per gold sentence");
   }
+  if (gold.empty()) {  // seqeval raises TypeError on empty input
+    fail(kWhere, "no sentences to score", "the evaluation set is empty");
+  }
   NerReport report;
   report.options = options;
   report.num_sentences = static_cast<int64_t>(gold.size());
