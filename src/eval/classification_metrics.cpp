@@ -95,7 +95,8 @@ Averages average_counts(const std::vector<int64_t>& tp, const std::vector<int64_
 }
 
 std::string label_name(int64_t id, const std::vector<std::string>& names) {
-  if (id >= 0 && static_cast<size_t>(id) < names.size() && !names[static_cast<size_t>(id)].empty()) {
+  if (id >= 0 && static_cast<size_t>(id) < names.size() &&
+      !names[static_cast<size_t>(id)].empty()) {
     return names[static_cast<size_t>(id)];
   }
   return std::to_string(id);
@@ -218,16 +219,16 @@ MultiLabelReport multilabel_report(const std::vector<std::vector<int>>& gold,
   report.num_examples = static_cast<int64_t>(gold.size());
   report.num_labels = static_cast<int64_t>(n_labels);
   std::vector<int64_t> tp(n_labels, 0), pred(n_labels, 0), gold_count(n_labels, 0);
-  std::vector<double> sp, sr, sf;          // per example, scikit-learn average="samples"
-  std::vector<double> hoc_p, hoc_r;        // per example, BLUE's example-based scores
+  std::vector<double> sp, sr, sf;    // per example, scikit-learn average="samples"
+  std::vector<double> hoc_p, hoc_r;  // per example, BLUE's example-based scores
   int64_t exact_rows = 0;
   for (size_t i = 0; i < gold.size(); ++i) {
     for (const auto* row : {&gold[i], &predicted[i]}) {
       if (row->size() != n_labels) {
         fail(kWhere,
-             std::string(row == &gold[i] ? "gold" : "predicted") + " example " +
-                 std::to_string(i) + " has " + std::to_string(row->size()) + " label columns, " +
-                 "expected " + std::to_string(n_labels),
+             std::string(row == &gold[i] ? "gold" : "predicted") + " example " + std::to_string(i) +
+                 " has " + std::to_string(row->size()) + " label columns, " + "expected " +
+                 std::to_string(n_labels),
              "every example needs one 0/1 per label");
       }
       for (size_t j = 0; j < n_labels; ++j) {
@@ -255,8 +256,10 @@ MultiLabelReport multilabel_report(const std::vector<std::vector<int>>& gold,
     sp.push_back(s.precision);
     sr.push_back(s.recall);
     sf.push_back(s.f1);
-    hoc_p.push_back(row_pred == 0 ? 0.0 : static_cast<double>(row_tp) / static_cast<double>(row_pred));
-    hoc_r.push_back(row_gold == 0 ? 0.0 : static_cast<double>(row_tp) / static_cast<double>(row_gold));
+    hoc_p.push_back(row_pred == 0 ? 0.0
+                                  : static_cast<double>(row_tp) / static_cast<double>(row_pred));
+    hoc_r.push_back(row_gold == 0 ? 0.0
+                                  : static_cast<double>(row_tp) / static_cast<double>(row_gold));
   }
 
   std::vector<Scores> rows;
@@ -335,19 +338,18 @@ nlohmann::json to_json(const ClassificationReport& report) {
 nlohmann::json to_json(const MultiLabelReport& report) {
   nlohmann::json per_label = nlohmann::json::object();
   for (const NamedScores& row : report.per_label) per_label[row.name] = to_json(row.scores);
-  return nlohmann::json{
-      {"per_label", per_label},
-      {"micro", to_json(report.micro)},
-      {"macro", to_json(report.macro)},
-      {"weighted", to_json(report.weighted)},
-      {"samples", to_json(report.samples)},
-      {"example_based",
-       {{"precision", number_or_null(report.example_based.precision)},
-        {"recall", number_or_null(report.example_based.recall)},
-        {"f1", number_or_null(report.example_based.f1)}}},
-      {"subset_accuracy", number_or_null(report.subset_accuracy)},
-      {"num_examples", report.num_examples},
-      {"num_labels", report.num_labels}};
+  return nlohmann::json{{"per_label", per_label},
+                        {"micro", to_json(report.micro)},
+                        {"macro", to_json(report.macro)},
+                        {"weighted", to_json(report.weighted)},
+                        {"samples", to_json(report.samples)},
+                        {"example_based",
+                         {{"precision", number_or_null(report.example_based.precision)},
+                          {"recall", number_or_null(report.example_based.recall)},
+                          {"f1", number_or_null(report.example_based.f1)}}},
+                        {"subset_accuracy", number_or_null(report.subset_accuracy)},
+                        {"num_examples", report.num_examples},
+                        {"num_labels", report.num_labels}};
 }
 
 nlohmann::json to_json(const RelationReport& report) {

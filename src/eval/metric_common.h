@@ -46,7 +46,9 @@ nlohmann::json number_or_null(double value);
 // Sum of a[0..n) in the order numpy's np.sum uses for a contiguous float64 array (pairwise
 // summation with 8 partial sums, blocks of 128), so averages equal the references bit for bit.
 double numpy_sum(const double* a, size_t n);
-inline double numpy_sum(const std::vector<double>& a) { return numpy_sum(a.data(), a.size()); }
+inline double numpy_sum(const std::vector<double>& a) {
+  return numpy_sum(a.data(), a.size());
+}
 // np.mean: numpy_sum / n; NaN when empty.
 double numpy_mean(const std::vector<double>& a);
 

@@ -160,31 +160,46 @@ struct SchemeTable {
 
 const SchemeTable& scheme_table(TagScheme scheme) {
   using C = TagCond;
-  static const SchemeTable iob1{
-      kI | kO | kB,
-      {{kO, kI, C::kAny}, {kI, kI, C::kDiff}, {kB, kI, C::kAny}, {kI, kB, C::kSame},
-       {kB, kB, C::kSame}},
-      {{kB, kI, C::kSame}, {kI, kI, C::kSame}},
-      {{kI, kI, C::kDiff}, {kI, kO, C::kAny}, {kI, kB, C::kAny}, {kB, kO, C::kAny},
-       {kB, kI, C::kDiff}, {kB, kB, C::kSame}}};
+  static const SchemeTable iob1{kI | kO | kB,
+                                {{kO, kI, C::kAny},
+                                 {kI, kI, C::kDiff},
+                                 {kB, kI, C::kAny},
+                                 {kI, kB, C::kSame},
+                                 {kB, kB, C::kSame}},
+                                {{kB, kI, C::kSame}, {kI, kI, C::kSame}},
+                                {{kI, kI, C::kDiff},
+                                 {kI, kO, C::kAny},
+                                 {kI, kB, C::kAny},
+                                 {kB, kO, C::kAny},
+                                 {kB, kI, C::kDiff},
+                                 {kB, kB, C::kSame}}};
   static const SchemeTable ioe1{
       kI | kO | kE,
       {{kO, kI, C::kAny}, {kI, kI, C::kDiff}, {kE, kI, C::kAny}, {kE, kE, C::kSame}},
       {{kI, kI, C::kSame}, {kI, kE, C::kSame}},
-      {{kI, kI, C::kDiff}, {kI, kO, C::kAny}, {kI, kE, C::kDiff}, {kE, kI, C::kSame},
+      {{kI, kI, C::kDiff},
+       {kI, kO, C::kAny},
+       {kI, kE, C::kDiff},
+       {kE, kI, C::kSame},
        {kE, kE, C::kSame}}};
-  static const SchemeTable iob2{
-      kI | kO | kB,
-      {{kAny, kB, C::kAny}},
-      {{kB, kI, C::kSame}, {kI, kI, C::kSame}},
-      {{kI, kO, C::kAny}, {kI, kI, C::kDiff}, {kI, kB, C::kAny}, {kB, kO, C::kAny},
-       {kB, kI, C::kDiff}, {kB, kB, C::kAny}}};
-  static const SchemeTable ioe2{
-      kI | kO | kE,
-      {{kO, kI, C::kAny}, {kO, kE, C::kAny}, {kE, kI, C::kAny}, {kE, kE, C::kAny},
-       {kI, kI, C::kDiff}, {kI, kE, C::kDiff}},
-      {{kI, kE, C::kSame}, {kI, kI, C::kSame}},
-      {{kE, kAny, C::kAny}}};
+  static const SchemeTable iob2{kI | kO | kB,
+                                {{kAny, kB, C::kAny}},
+                                {{kB, kI, C::kSame}, {kI, kI, C::kSame}},
+                                {{kI, kO, C::kAny},
+                                 {kI, kI, C::kDiff},
+                                 {kI, kB, C::kAny},
+                                 {kB, kO, C::kAny},
+                                 {kB, kI, C::kDiff},
+                                 {kB, kB, C::kAny}}};
+  static const SchemeTable ioe2{kI | kO | kE,
+                                {{kO, kI, C::kAny},
+                                 {kO, kE, C::kAny},
+                                 {kE, kI, C::kAny},
+                                 {kE, kE, C::kAny},
+                                 {kI, kI, C::kDiff},
+                                 {kI, kE, C::kDiff}},
+                                {{kI, kE, C::kSame}, {kI, kI, C::kSame}},
+                                {{kE, kAny, C::kAny}}};
   static const SchemeTable iobes{
       kI | kO | kB | kE | kS,
       {{kAny, kB, C::kAny}, {kAny, kS, C::kAny}},
@@ -213,9 +228,8 @@ const SchemeTable& scheme_table(TagScheme scheme) {
 }
 
 std::string prefixes_text(uint8_t flags) {
-  static const std::pair<uint8_t, const char*> names[] = {{kI, "I"}, {kO, "O"}, {kB, "B"},
-                                                          {kE, "E"}, {kS, "S"}, {kU, "U"},
-                                                          {kL, "L"}};
+  static const std::pair<uint8_t, const char*> names[] = {
+      {kI, "I"}, {kO, "O"}, {kB, "B"}, {kE, "E"}, {kS, "S"}, {kU, "U"}, {kL, "L"}};
   std::string out;
   for (const auto& [flag, name] : names) {
     if (flags & flag) out += std::string(out.empty() ? "" : ", ") + name;
@@ -463,7 +477,9 @@ NerMode parse_ner_mode(const std::string& text) {
   fail("NER mode", "unknown mode '" + text + "'", "use 'default' (conlleval-like) or 'strict'");
 }
 
-std::string to_string(NerMode mode) { return mode == NerMode::kStrict ? "strict" : "default"; }
+std::string to_string(NerMode mode) {
+  return mode == NerMode::kStrict ? "strict" : "default";
+}
 
 TagScheme parse_tag_scheme(const std::string& text) {
   const std::string t = lower_ascii(text);
@@ -514,9 +530,9 @@ TagScheme detect_tag_scheme(const std::vector<std::vector<std::string>>& sequenc
   uint8_t seen = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     for (size_t t = 0; t < sequences[s].size(); ++t) {
-      seen |= parse_strict_token(sequences[s][t], suffix,
-                                 tag_location("", static_cast<int64_t>(s), t))
-                  .prefix;
+      seen |=
+          parse_strict_token(sequences[s][t], suffix, tag_location("", static_cast<int64_t>(s), t))
+              .prefix;
     }
   }
   auto one_of = [seen](std::initializer_list<uint8_t> sets) {
@@ -535,8 +551,8 @@ TagScheme detect_tag_scheme(const std::vector<std::vector<std::string>>& sequenc
               kI | kB | kL, kB | kL | kU, kO | kB | kL, kB | kL, kU})) {
     return TagScheme::kBILOU;
   }
-  fail(kWhere, "cannot detect the tagging scheme: the tags use the prefixes {" +
-                   prefixes_text(seen) + "}",
+  fail(kWhere,
+       "cannot detect the tagging scheme: the tags use the prefixes {" + prefixes_text(seen) + "}",
        "name the scheme explicitly (IOB2, IOBES, ...)");
 }
 
@@ -549,8 +565,8 @@ NerReport ner_report(const std::vector<std::vector<std::string>>& gold,
   }
   if (gold.size() != predicted.size()) {
     fail(kWhere,
-         std::to_string(gold.size()) + " gold sentences but " +
-             std::to_string(predicted.size()) + " predicted sentences",
+         std::to_string(gold.size()) + " gold sentences but " + std::to_string(predicted.size()) +
+             " predicted sentences",
          "predict exactly one tag sequence per gold sentence");
   }
   if (gold.empty()) {  // seqeval raises TypeError on empty input
@@ -570,9 +586,9 @@ NerReport ner_report(const std::vector<std::vector<std::string>>& gold,
     for (size_t t = 0; t < gold[s].size(); ++t) correct += gold[s][t] == predicted[s][t];
     report.num_tokens += static_cast<int64_t>(gold[s].size());
   }
-  report.token_accuracy = report.num_tokens == 0
-                              ? std::numeric_limits<double>::quiet_NaN()
-                              : static_cast<double>(correct) / static_cast<double>(report.num_tokens);
+  report.token_accuracy = report.num_tokens == 0 ? std::numeric_limits<double>::quiet_NaN()
+                                                 : static_cast<double>(correct) /
+                                                       static_cast<double>(report.num_tokens);
 
   const double zero_value = zero_division_value(options.zero_division);
   Counts counts;
@@ -611,7 +627,8 @@ std::string format_table(const NerReport& report, int digits) {
   size_t width = std::max<size_t>(std::string("weighted avg").size(), static_cast<size_t>(digits));
   for (const NamedScores& row : report.per_type) width = std::max(width, utf8_length(row.name));
   std::string out = report_header(width);
-  for (const NamedScores& row : report.per_type) out += report_row(row.name, width, row.scores, digits);
+  for (const NamedScores& row : report.per_type)
+    out += report_row(row.name, width, row.scores, digits);
   out += "\n";
   out += report_row("micro avg", width, report.micro, digits);
   out += report_row("macro avg", width, report.macro, digits);

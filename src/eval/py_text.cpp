@@ -29,10 +29,10 @@ bool is_cased(char32_t c) {
       break;
   }
   if (has_case_mapping(c)) return true;
-  return c == 0x00AA || c == 0x00BA ||          // ª º (Other_Lowercase)
-         (c >= 0x1F130 && c <= 0x1F149) ||      // squared Latin capitals (Other_Uppercase)
-         (c >= 0x1F150 && c <= 0x1F169) ||      // negative circled Latin capitals
-         (c >= 0x1F170 && c <= 0x1F189);        // negative squared Latin capitals
+  return c == 0x00AA || c == 0x00BA ||      // ª º (Other_Lowercase)
+         (c >= 0x1F130 && c <= 0x1F149) ||  // squared Latin capitals (Other_Uppercase)
+         (c >= 0x1F150 && c <= 0x1F169) ||  // negative circled Latin capitals
+         (c >= 0x1F170 && c <= 0x1F189);    // negative squared Latin capitals
 }
 
 // Unicode's derived property Case_Ignorable: Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter,
@@ -103,8 +103,7 @@ std::u32string decode_utf8(const std::string& text, const std::string& where) {
     utf8proc_int32_t cp = 0;
     const utf8proc_ssize_t n = utf8proc_iterate(data + pos, size - pos, &cp);
     if (n <= 0 || cp < 0) {
-      fail(where, "invalid UTF-8 at byte " + std::to_string(pos),
-           "the text must be UTF-8 encoded");
+      fail(where, "invalid UTF-8 at byte " + std::to_string(pos), "the text must be UTF-8 encoded");
     }
     out.push_back(static_cast<char32_t>(cp));
     pos += n;

@@ -98,7 +98,8 @@ double f1_from_tokens(const std::vector<std::string>& gold, const std::vector<st
 }
 
 std::string question_name(const QaExample& example, size_t index) {
-  return "question " + std::to_string(index) + (example.id.empty() ? "" : " (id " + example.id + ")");
+  return "question " + std::to_string(index) +
+         (example.id.empty() ? "" : " (id " + example.id + ")");
 }
 
 // make_eval_dict: 100 * sum / total, summing left to right as Python's sum() does.
@@ -154,9 +155,13 @@ SquadVersion parse_squad_version(const std::string& text) {
   fail("SQuAD version", "unknown version '" + text + "'", "use 1.1 or 2.0");
 }
 
-std::string to_string(SquadVersion version) { return version == SquadVersion::kV1 ? "1.1" : "2.0"; }
+std::string to_string(SquadVersion version) {
+  return version == SquadVersion::kV1 ? "1.1" : "2.0";
+}
 
-std::string squad_normalize_answer(const std::string& text) { return join(normalized_tokens(text)); }
+std::string squad_normalize_answer(const std::string& text) {
+  return join(normalized_tokens(text));
+}
 
 double squad_exact(const std::string& gold, const std::string& prediction) {
   return squad_normalize_answer(gold) == squad_normalize_answer(prediction) ? 1.0 : 0.0;

@@ -20,8 +20,7 @@ constexpr const char* kWhere = "regression metrics";
 void check_inputs(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size()) {
     fail(kWhere,
-         std::to_string(x.size()) + " gold values but " + std::to_string(y.size()) +
-             " predictions",
+         std::to_string(x.size()) + " gold values but " + std::to_string(y.size()) + " predictions",
          "predict exactly one value per gold example");
   }
   if (x.size() < 2) {

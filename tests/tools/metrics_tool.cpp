@@ -111,8 +111,8 @@ json run_case(const json& c) {
     for (const json& cp : c.at("codepoints")) {
       const std::u32string one(1, static_cast<char32_t>(cp.get<uint32_t>()));
       const std::u32string lower = ev::python_lower(one);
-      out.push_back({std::vector<uint32_t>(lower.begin(), lower.end()),
-                     ev::python_is_word(one[0]), ev::python_is_space(one[0])});
+      out.push_back({std::vector<uint32_t>(lower.begin(), lower.end()), ev::python_is_word(one[0]),
+                     ev::python_is_space(one[0])});
     }
     return out;
   }
