@@ -79,7 +79,9 @@ struct NerReport {
 };
 
 // Entity-level scores of `predicted` against `gold` (one tag sequence per sentence). Throws Error
-// naming the sentence when the numbers of sentences or tags differ.
+// when there are no sentences (seqeval raises too), naming the sentence when the numbers of
+// sentences or tags differ, and naming the token on a tag the mode cannot read (an empty tag; in
+// strict mode a prefix the scheme does not allow).
 NerReport ner_report(const std::vector<std::vector<std::string>>& gold,
                      const std::vector<std::vector<std::string>>& predicted,
                      const NerMetricsOptions& options = {});
