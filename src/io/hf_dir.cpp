@@ -42,22 +42,22 @@ int64_t count_vocab_tokens(const std::string& vocab_path) {
 
 void write_hf_directory(const std::string& out_dir, const nlohmann::json& config,
                         const NamedTensors& tensors, const HfExportOptions& options) {
+  const fs::path dir(out_dir);
+  const fs::path src(options.tokenizer_dir);
+  // Checked before anything is written, so a failed export leaves no partial directory.
+  if (!options.tokenizer_dir.empty() && !fs::exists(src / "vocab.txt")) {
+    fail((src / "vocab.txt").string(), "not found: the export needs the tokenizer's vocabulary",
+         "export from a model directory that has vocab.txt");
+  }
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec || !fs::is_directory(out_dir)) {
     fail(out_dir, "cannot create the export directory" + (ec ? ": " + ec.message() : ""));
   }
-  const fs::path dir(out_dir);
   write_safetensors((dir / "model.safetensors").string(), tensors, options.metadata);
   write_json(dir / "config.json", config);
   if (options.tokenizer_dir.empty()) return;
-
-  const fs::path src(options.tokenizer_dir);
   if (fs::equivalent(src, dir, ec)) return;  // exporting over the source: the files are there
-  if (!fs::exists(src / "vocab.txt")) {
-    fail((src / "vocab.txt").string(), "not found: the export needs the tokenizer's vocabulary",
-         "export from a model directory that has vocab.txt");
-  }
   copy_into_dir(src / "vocab.txt", dir / "vocab.txt");
   for (const char* optional : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
     if (fs::exists(src / optional)) copy_into_dir(src / optional, dir / optional);

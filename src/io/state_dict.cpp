@@ -99,7 +99,7 @@ LoadReport load_into(const TensorStore& store, const NamedTensors& targets,
     if (e.shape != tensor.sizes().vec()) {
       fail(e.path, "tensor '" + e.name + "' has shape " + e.shape_string() + " but " +
                        options.model_name + " expects " + shape_to_string(tensor.sizes().vec()) +
-                       " for " + name,
+                       (name == e.name ? "" : " for " + name),
            "config.json does not describe this checkpoint (wrong config.json, or weights of "
            "another model size)");
     }

@@ -169,6 +169,10 @@ class StateDictReader {
       if (auto v = reduce(a[0]->module, a[0]->name, a[2])) return v;
       bad("unsupported tensor rebuild " + a[0]->module + "." + a[0]->name);
     }
+    if (module == "torch.jit._pickle" && name == "restore_type_tag") {
+      if (a.empty()) bad("restore_type_tag without a value");
+      return a[0];  // (value, "Dict[str, Tensor]"): LibTorch's pickle_save tags typed containers
+    }
     return nullptr;  // anything else stays an opaque object (an error if used as a tensor)
   }
 
