@@ -8,6 +8,8 @@
 //              [--device cpu|cuda] [--export OUT_DIR] [--report report.json]
 //   model_dump --model DIR --load-only      # load, print peak memory as JSON
 //   model_dump --baseline                   # start LibTorch only, print memory as JSON
+//   model_dump --check F1 F2 ...            # open each checkpoint file, read every tensor;
+//                                           # one JSON line per file: {"file", "ok", "error"}
 //
 // Inputs: input_ids (batch, seq) int64; optional attention_mask and token_type_ids, same shape.
 // Outputs (float32): last_hidden_state, pooler_output, hidden_states.N, attentions.N.
@@ -61,6 +63,7 @@ int run(int argc, char** argv) {
   std::string model_dir, inputs_path, out_path, export_dir, report_path, device_name = "cpu";
   bool hidden = false, attentions = false, bf16 = false, no_pooler = false, strict = false;
   bool load_only = false, baseline = false;
+  std::vector<std::string> check_files;
   app.add_option("--model", model_dir, "HuggingFace BERT directory");
   app.add_option("--inputs", inputs_path, "safetensors with input_ids [attention_mask] [token_type_ids]");
   app.add_option("--out", out_path, "safetensors file for the outputs");
@@ -74,6 +77,7 @@ int run(int argc, char** argv) {
   app.add_option("--report", report_path, "write the load report (loaded/missing/unexpected) as JSON");
   app.add_flag("--load-only", load_only, "load the model, print memory figures as JSON");
   app.add_flag("--baseline", baseline, "start LibTorch only, print memory figures as JSON");
+  app.add_option("--check", check_files, "checkpoint files to open and read completely");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,6 +88,22 @@ int run(int argc, char** argv) {
     // The same start-up work as a load, minus the model: LibTorch initialised, one tiny op.
     (void)torch::ones({2, 2}).sum().item<float>();
     std::printf("%s\n", memory_report().dump().c_str());
+    return 0;
+  }
+  if (!check_files.empty()) {
+    for (const auto& file : check_files) {
+      nlohmann::json line = {{"file", file}, {"ok", true}};
+      try {
+        const auto store = clintorch::io::TensorStore::open(file);
+        for (const auto& name : store.names()) (void)store.get(name);
+        line["tensors"] = store.size();
+      } catch (const clintorch::Error& e) {
+        line["ok"] = false;
+        line["error"] = e.what();
+      }
+      // Names in a damaged file may hold invalid UTF-8: replace, do not throw.
+      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    }
     return 0;
   }
   if (model_dir.empty()) throw clintorch::UsageError("--model is required");
