@@ -19,8 +19,8 @@ namespace {
 
 // A fresh directory per test under the system temp dir.
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("clintorch_st_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("clintorch_st_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -116,7 +116,8 @@ TEST(Safetensors, CopyIntoConvertsDtypeAndChecksShape) {
 }
 
 TEST(SafetensorsCorrupt, MissingFile) {
-  expect_error("/nonexistent/dir/model.safetensors", {"/nonexistent/dir/model.safetensors", "cannot open"});
+  expect_error("/nonexistent/dir/model.safetensors",
+               {"/nonexistent/dir/model.safetensors", "cannot open"});
 }
 
 TEST(SafetensorsCorrupt, EmptyAndTooShortFiles) {
@@ -130,7 +131,8 @@ TEST(SafetensorsCorrupt, EmptyAndTooShortFiles) {
 
 TEST(SafetensorsCorrupt, HeaderLengthPastEndOfFile) {
   const auto dir = temp_dir("hdrlen");
-  std::string bytes = make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "abcd");
+  std::string bytes =
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "abcd");
   bytes[0] = static_cast<char>(0xff);  // length now 255+..., beyond the file
   bytes[3] = 0x10;
   write_bytes(dir / "m.safetensors", bytes);
@@ -179,13 +181,13 @@ TEST(SafetensorsCorrupt, OverlappingOffsets) {
 
 TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
   const auto dir = temp_dir("range");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "outside the data section"});
-  write_bytes(dir / "n.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "n.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", std::string(8, 'x')));
   expect_error(dir / "n.safetensors", {"n.safetensors", "'a'", "backwards"});
   write_bytes(dir / "o.safetensors",
               make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", ""));
@@ -195,27 +197,28 @@ TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
 
 TEST(SafetensorsCorrupt, ShapeDoesNotMatchByteSpan) {
   const auto dir = temp_dir("span");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "needs 12 bytes", "span 8"});
   // An element count that overflows must not wrap around.
   write_bytes(dir / "n.safetensors",
               make_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],)"
-                        R"("data_offsets":[0,0]}})", ""));
+                        R"("data_offsets":[0,0]}})",
+                        ""));
   expect_error(dir / "n.safetensors", {"n.safetensors", "'a'", "overflows"});
   fs::remove_all(dir);
 }
 
 TEST(SafetensorsCorrupt, HoleOrTrailingBytesInDataSection) {
   const auto dir = temp_dir("hole");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "hole"});
-  write_bytes(dir / "n.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "n.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(8, 'x')));
   expect_error(dir / "n.safetensors", {"n.safetensors", "data section has 8 bytes"});
   fs::remove_all(dir);
 }
@@ -235,10 +238,10 @@ TEST(SafetensorsShards, IndexIsReadAndCheckedAgainstShards) {
                                    {{"a", torch::ones({2})}});
   clintorch::io::write_safetensors((dir / "model-00002-of-00002.safetensors").string(),
                                    {{"b", torch::zeros({3})}});
-  nlohmann::json index = {{"metadata", {{"total_size", 20}}},
-                          {"weight_map",
-                           {{"a", "model-00001-of-00002.safetensors"},
-                            {"b", "model-00002-of-00002.safetensors"}}}};
+  nlohmann::json index = {
+      {"metadata", {{"total_size", 20}}},
+      {"weight_map",
+       {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
   const auto store = TensorStore::open((dir / "model.safetensors.index.json").string());
   EXPECT_EQ(store.size(), 2u);

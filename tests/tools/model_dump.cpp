@@ -14,8 +14,8 @@
 // Inputs: input_ids (batch, seq) int64; optional attention_mask and token_type_ids, same shape.
 // Outputs (float32): last_hidden_state, pooler_output, hidden_states.N, attentions.N.
 // Exit status: 0 ok, 1 bad input (message on stderr), 2 bad usage.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
 
@@ -65,7 +65,8 @@ int run(int argc, char** argv) {
   bool load_only = false, baseline = false;
   std::vector<std::string> check_files;
   app.add_option("--model", model_dir, "HuggingFace BERT directory");
-  app.add_option("--inputs", inputs_path, "safetensors with input_ids [attention_mask] [token_type_ids]");
+  app.add_option("--inputs", inputs_path,
+                 "safetensors with input_ids [attention_mask] [token_type_ids]");
   app.add_option("--out", out_path, "safetensors file for the outputs");
   app.add_flag("--hidden-states", hidden, "also write hidden_states.N");
   app.add_flag("--attentions", attentions, "also write attentions.N");
@@ -74,7 +75,8 @@ int run(int argc, char** argv) {
   app.add_flag("--strict", strict, "missing or unexpected weights are an error");
   app.add_option("--device", device_name, "cpu or cuda");
   app.add_option("--export", export_dir, "write the loaded model as a HF directory");
-  app.add_option("--report", report_path, "write the load report (loaded/missing/unexpected) as JSON");
+  app.add_option("--report", report_path,
+                 "write the load report (loaded/missing/unexpected) as JSON");
   app.add_flag("--load-only", load_only, "load the model, print memory figures as JSON");
   app.add_flag("--baseline", baseline, "start LibTorch only, print memory figures as JSON");
   app.add_option("--check", check_files, "checkpoint files to open and read completely");
@@ -102,7 +104,8 @@ int run(int argc, char** argv) {
         line["error"] = e.what();
       }
       // Names in a damaged file may hold invalid UTF-8: replace, do not throw.
-      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n",
+                  line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     }
     return 0;
   }
@@ -159,9 +162,9 @@ int run(int argc, char** argv) {
   for (size_t i = 0; i < out.attentions.size(); ++i) {
     add("attentions." + std::to_string(i), out.attentions[i]);
   }
-  clintorch::io::write_safetensors(out_path, tensors,
-                                   {{"last_hidden_state_dtype",
-                                     c10::toString(out.last_hidden_state.scalar_type())}});
+  clintorch::io::write_safetensors(
+      out_path, tensors,
+      {{"last_hidden_state_dtype", c10::toString(out.last_hidden_state.scalar_type())}});
   return 0;
 }
 
