@@ -205,10 +205,12 @@ std::vector<TensorEntry> make_entries(const std::shared_ptr<const MappedFile>& f
     if (it == bytes.end()) fail(where, "its storage '" + s.key + "' is missing", kHint);
     const StorageBytes& b = it->second;
     const size_t esize = element_size(s.dtype);
-    if (static_cast<size_t>(s.elem_offset + s.numel) * esize > b.nbytes) {
+    // In 128 bits: sizes come from the file and may be absurd.
+    const __int128 declared = (static_cast<__int128>(s.elem_offset) + s.numel) * esize;
+    if (declared > static_cast<__int128>(b.nbytes)) {
       fail(where,
-           "storage '" + s.key + "' holds " + std::to_string(b.nbytes) + " bytes, fewer than " +
-               std::to_string((s.elem_offset + s.numel) * esize) + " declared",
+           "storage '" + s.key + "' holds " + std::to_string(b.nbytes) +
+               " bytes, fewer than its declared " + std::to_string(s.numel) + " elements",
            kHint);
     }
     TensorEntry e;

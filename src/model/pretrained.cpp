@@ -59,10 +59,8 @@ PretrainedBert load_pretrained_bert(const std::string& dir, const PretrainedOpti
   BertCheckpoint ckpt = BertCheckpoint::open(dir);
   PretrainedBert out;
   out.config = ckpt.config;
-  {
-    // Initialise on the CPU then move: the randomly initialised values are overwritten next.
-    out.model = BertModel(ckpt.config, options.add_pooling_layer);
-  }
+  // Built (and initialised) on the CPU, then moved; the checkpoint overwrites what it holds.
+  out.model = BertModel(ckpt.config, options.add_pooling_layer);
   if (options.device != c10::Device(c10::DeviceType::CPU)) out.model->to(options.device);
   io::LoadOptions load;
   load.strict = options.strict;

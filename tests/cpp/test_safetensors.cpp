@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "io/safetensors.h"
 #include "io/tensor_store.h"
@@ -299,5 +300,68 @@ TEST(TorchBin, CorruptLegacyPickleIsAnErrorNotACrash) {
   // Protocol ok, then an opcode that does not exist.
   write_bytes(dir / "b.bin", magic + std::string("\x80\x02M\xe9\x03.\x80\x02\xff", 9));
   expect_error(dir / "b.bin", {"b.bin", "unsupported pickle opcode 0xff"});
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// A legacy torch.save file holding {"w": tensor} whose storage declares `declared` float elements
+// and whose tensor has shape (`size`,), followed by a storage of one float (1.5).
+std::string legacy_file(uint64_t declared, uint64_t size) {
+  std::ostringstream out;
+  auto raw = [&](const char* bytes, size_t n) {
+    out.write(bytes, static_cast<std::streamsize>(n));
+  };
+  auto u64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  auto str = [&](const std::string& t) {  // BINUNICODE
+    out.put('X');
+    for (int i = 0; i < 4; ++i) out.put(static_cast<char>((t.size() >> (8 * i)) & 0xff));
+    out << t;
+  };
+  auto long1 = [&](uint64_t v) {
+    raw("\x8a\x08", 2);
+    u64(v);
+  };
+  raw("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);  // magic number
+  raw("\x80\x02M\xe9\x03.", 6);                                          // protocol 1001
+  raw("\x80\x02}.", 4);                                                  // sys_info {}
+  raw("\x80\x02}", 3);
+  str("w");
+  out << "ctorch._utils\n_rebuild_tensor_v2\n((";
+  str("storage");
+  out << "ctorch\nFloatStorage\n";
+  str("0");
+  str("cpu");
+  long1(declared);
+  out << "NtQ";     // view metadata None; the persistent id -> storage
+  raw("K\x00", 2);  // storage offset 0
+  long1(size);
+  raw("\x85K\x01\x85\x89", 5);             // size (size,), stride (1,), requires_grad False
+  out << "ccollections\nOrderedDict\n)R";  // backward hooks
+  out << "tRs.";
+  raw("\x80\x02]", 3);  // storage keys ["0"]
+  str("0");
+  out << "a.";
+  u64(1);  // the storage: one element
+  const float value = 1.5f;
+  raw(reinterpret_cast<const char*>(&value), 4);
+  return out.str();
+}
+
+}  // namespace
+
+TEST(TorchBin, LegacyStorageSizesAreCheckedWithoutOverflow) {
+  const auto dir = temp_dir("legacysize");
+  write_bytes(dir / "ok.bin", legacy_file(1, 1));
+  const auto store = TensorStore::open((dir / "ok.bin").string());
+  EXPECT_FLOAT_EQ(store.get("w").item<float>(), 1.5f);
+  // A storage that claims 2^62 elements (times 4 bytes wraps around 64 bits) over 4 bytes.
+  write_bytes(dir / "huge.bin", legacy_file(uint64_t{1} << 62, uint64_t{1} << 62));
+  expect_error(dir / "huge.bin", {"huge.bin", "'w'", "declared"});
+  // A tensor larger than its storage.
+  write_bytes(dir / "view.bin", legacy_file(1, 2));
+  expect_error(dir / "view.bin", {"view.bin", "'w'", "reaches past its storage"});
   fs::remove_all(dir);
 }
