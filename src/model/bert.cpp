@@ -1,0 +1,302 @@
+#include "model/bert.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "util/error.h"
+
+namespace clintorch::model {
+
+namespace F = torch::nn::functional;
+
+// ---------------------------------------------------------------------------------------------
+AttentionMask AttentionMask::from_padding_mask(const at::Tensor& attention_mask,
+                                               c10::ScalarType dtype) {
+  AttentionMask m;
+  if (!attention_mask.defined()) return m;
+  const at::Tensor keep = attention_mask.to(torch::kBool);  // (batch, seq)
+  if (keep.all().item<bool>()) return m;    // no padding: the fused kernels need no mask
+  m.keep = keep.unsqueeze(1).unsqueeze(2);  // (batch, 1, 1, seq)
+  // transformers' eager mask: 0 where attended, the dtype's most negative value where padded.
+  const double min_value = dtype == torch::kFloat64   ? std::numeric_limits<double>::lowest()
+                           : dtype == torch::kFloat16 ? -65504.0
+                           : dtype == torch::kBFloat16
+                               ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
+                               : static_cast<double>(std::numeric_limits<float>::lowest());
+  auto options = torch::TensorOptions().dtype(dtype).device(attention_mask.device());
+  m.additive = torch::where(m.keep, torch::zeros({}, options), torch::full({}, min_value, options));
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
+  auto word = torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size);
+  if (c.pad_token_id) word.padding_idx(*c.pad_token_id);
+  word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
+  position_embeddings = register_module(
+      "position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  token_type_embeddings = register_module("token_type_embeddings",
+                                          torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
+  LayerNorm = register_module(
+      "LayerNorm",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
+  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+}
+
+at::Tensor BertEmbeddingsImpl::forward(const at::Tensor& input_ids,
+                                       const at::Tensor& token_type_ids) {
+  const int64_t seq = input_ids.size(1);
+  const at::Tensor positions =
+      torch::arange(seq, torch::TensorOptions().dtype(torch::kLong).device(input_ids.device()))
+          .unsqueeze(0);  // (1, seq)
+  // Summed in HF's order (word + type, then + position) so fp32 rounding matches.
+  at::Tensor x = word_embeddings(input_ids) + token_type_embeddings(token_type_ids);
+  x = x + position_embeddings(positions);  // (batch, seq, hidden)
+  return dropout(LayerNorm(x));
+}
+
+void BertEmbeddingsImpl::resize(int64_t num_tokens, const std::optional<int64_t>& padding_idx) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor old = word_embeddings->weight;  // (old_vocab, hidden)
+  auto options = torch::nn::EmbeddingOptions(num_tokens, old.size(1));
+  if (padding_idx && *padding_idx < num_tokens) options.padding_idx(*padding_idx);
+  torch::nn::Embedding fresh(options);
+  fresh->to(old.device(), old.scalar_type());
+  const int64_t keep = std::min(num_tokens, old.size(0));
+  fresh->weight.narrow(0, 0, keep).copy_(old.narrow(0, 0, keep));
+  if (num_tokens > keep) {
+    fresh->weight.narrow(0, keep, num_tokens - keep)
+        .copy_(old.to(torch::kFloat32).mean(0, /*keepdim=*/true).expand({num_tokens - keep, -1}));
+  }
+  word_embeddings = replace_module("word_embeddings", fresh);
+}
+
+// ---------------------------------------------------------------------------------------------
+BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
+    : num_heads_(c.num_attention_heads),
+      head_dim_(c.head_dim()),
+      attention_dropout_(c.attention_probs_dropout_prob) {
+  query = register_module("query", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  key = register_module("key", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  value = register_module("value", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+}
+
+at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const AttentionMask& mask,
+                                          at::Tensor* probs) {
+  const int64_t batch = hidden.size(0), seq = hidden.size(1);
+  auto heads = [&](const at::Tensor& x) {  // (batch, seq, hidden) -> (batch, heads, seq, head_dim)
+    return x.view({batch, seq, num_heads_, head_dim_}).transpose(1, 2);
+  };
+  const at::Tensor q = heads(query(hidden));
+  const at::Tensor k = heads(key(hidden));
+  const at::Tensor v = heads(value(hidden));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  at::Tensor context;  // (batch, heads, seq, head_dim)
+  if (probs == nullptr) {
+    const double p = is_training() ? attention_dropout_ : 0.0;
+    std::optional<at::Tensor> attn_mask;
+    if (mask.keep.defined()) attn_mask = mask.keep;
+    context = at::scaled_dot_product_attention(q, k, v, attn_mask, p, /*is_causal=*/false, scale);
+  } else {
+    // Explicit softmax so the probabilities can be returned (transformers' eager attention).
+    at::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;  // (batch, heads, seq, seq)
+    if (mask.additive.defined()) scores = scores + mask.additive;
+    at::Tensor attention = torch::softmax(scores, -1);
+    *probs = attention;
+    attention = dropout(attention);
+    context = torch::matmul(attention, v);
+  }
+  return context.transpose(1, 2).reshape({batch, seq, num_heads_ * head_dim_});
+}
+
+// ---------------------------------------------------------------------------------------------
+BertProjectionImpl::BertProjectionImpl(const BertConfig& c, int64_t in_features) {
+  dense = register_module("dense", torch::nn::Linear(in_features, c.hidden_size));
+  LayerNorm = register_module(
+      "LayerNorm",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
+  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+}
+
+at::Tensor BertProjectionImpl::forward(const at::Tensor& hidden, const at::Tensor& residual) {
+  return LayerNorm(dropout(dense(hidden)) + residual);
+}
+
+BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {
+  self = register_module("self", BertSelfAttention(c));
+  output = register_module("output", BertProjection(c, c.hidden_size));
+}
+
+at::Tensor BertAttentionImpl::forward(const at::Tensor& hidden, const AttentionMask& mask,
+                                      at::Tensor* probs) {
+  return output(self->forward(hidden, mask, probs), hidden);
+}
+
+// ---------------------------------------------------------------------------------------------
+BertIntermediateImpl::BertIntermediateImpl(const BertConfig& c) : activation_(c.hidden_act) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
+}
+
+at::Tensor BertIntermediateImpl::forward(const at::Tensor& hidden) {
+  const at::Tensor x = dense(hidden);  // (batch, seq, intermediate)
+  // The formulas of transformers' ACT2FN, op for op, so fp32 results agree to the last bits.
+  if (activation_ == "gelu") return torch::gelu(x);
+  if (activation_ == "gelu_python") return x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0)));
+  if (activation_ == "gelu_new") {
+    return 0.5 * x *
+           (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+  }
+  if (activation_ == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  if (activation_ == "relu") return torch::relu(x);
+  if (activation_ == "silu" || activation_ == "swish") return torch::silu(x);
+  if (activation_ == "tanh") return torch::tanh(x);
+  fail("BertIntermediate", "hidden_act '" + activation_ + "' is not supported");
+}
+
+// ---------------------------------------------------------------------------------------------
+BertLayerImpl::BertLayerImpl(const BertConfig& c) {
+  attention = register_module("attention", BertAttention(c));
+  intermediate = register_module("intermediate", BertIntermediate(c));
+  output = register_module("output", BertProjection(c, c.intermediate_size));
+}
+
+at::Tensor BertLayerImpl::forward(const at::Tensor& hidden, const AttentionMask& mask,
+                                  at::Tensor* probs) {
+  const at::Tensor attended = attention->forward(hidden, mask, probs);  // (batch, seq, hidden)
+  return output(intermediate(attended), attended);
+}
+
+BertEncoderImpl::BertEncoderImpl(const BertConfig& c) {
+  layer = register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer->push_back(BertLayer(c));
+}
+
+at::Tensor BertEncoderImpl::forward(at::Tensor hidden, const AttentionMask& mask,
+                                    std::vector<at::Tensor>* hidden_states,
+                                    std::vector<at::Tensor>* attentions) {
+  for (const auto& module : *layer) {
+    at::Tensor probs;
+    hidden = module->as<BertLayerImpl>()->forward(hidden, mask, attentions ? &probs : nullptr);
+    if (hidden_states) hidden_states->push_back(hidden);
+    if (attentions) attentions->push_back(probs);
+  }
+  return hidden;
+}
+
+BertPoolerImpl::BertPoolerImpl(const BertConfig& c) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+}
+
+at::Tensor BertPoolerImpl::forward(const at::Tensor& hidden) {
+  return torch::tanh(dense(hidden.select(1, 0)));  // first token: (batch, hidden)
+}
+
+// ---------------------------------------------------------------------------------------------
+BertModelImpl::BertModelImpl(const BertConfig& config, bool add_pooling_layer) : config_(config) {
+  config_.validate("BertConfig");
+  embeddings = register_module("embeddings", BertEmbeddings(config_));
+  encoder = register_module("encoder", BertEncoder(config_));
+  if (add_pooling_layer) pooler = register_module("pooler", BertPooler(config_));
+  init_bert_weights(*this, config_.initializer_range);
+}
+
+namespace {
+
+void check_ids(const at::Tensor& ids, const char* what, int64_t limit, const char* field) {
+  if (ids.numel() == 0) return;
+  const auto [lo, hi] = torch::aminmax(ids);
+  const int64_t min = lo.item<int64_t>(), max = hi.item<int64_t>();
+  if (min < 0 || max >= limit) {
+    fail("BertModel.forward",
+         std::string(what) + " range from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", outside 0.." + std::to_string(limit - 1),
+         std::string("config.json ") + field + " is " + std::to_string(limit) +
+             "; the tokenizer and the model do not belong together");
+  }
+}
+
+void check_shape(const at::Tensor& t, const at::Tensor& input_ids, const char* what) {
+  if (t.defined() && t.sizes() != input_ids.sizes()) {
+    fail("BertModel.forward", std::string(what) + " has shape " + c10::str(t.sizes()) +
+                                  ", input_ids has " + c10::str(input_ids.sizes()));
+  }
+}
+
+}  // namespace
+
+BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids,
+                                       const at::Tensor& attention_mask,
+                                       const at::Tensor& token_type_ids,
+                                       const ForwardOptions& options) {
+  if (!input_ids.defined() || input_ids.dim() != 2) {
+    fail("BertModel.forward", "input_ids must be a (batch, seq) tensor");
+  }
+  if (input_ids.scalar_type() != torch::kLong) {
+    fail("BertModel.forward", "input_ids must be int64");
+  }
+  check_shape(attention_mask, input_ids, "attention_mask");
+  check_shape(token_type_ids, input_ids, "token_type_ids");
+  const at::Tensor types =
+      token_type_ids.defined() ? token_type_ids.to(torch::kLong) : torch::zeros_like(input_ids);
+  if (options.check_inputs) {
+    if (input_ids.size(1) > config_.max_position_embeddings) {
+      fail("BertModel.forward",
+           "sequence length " + std::to_string(input_ids.size(1)) + " exceeds " +
+               "max_position_embeddings (" + std::to_string(config_.max_position_embeddings) + ")",
+           "truncate or window the input");
+    }
+    check_ids(input_ids, "input_ids", config_.vocab_size, "vocab_size");
+    check_ids(types, "token_type_ids", config_.type_vocab_size, "type_vocab_size");
+  }
+
+  BertModelOutput out;
+  at::Tensor hidden = embeddings->forward(input_ids, types);  // (batch, seq, hidden)
+  const AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden.scalar_type());
+  if (options.output_hidden_states) out.hidden_states.push_back(hidden);
+  hidden =
+      encoder->forward(hidden, mask, options.output_hidden_states ? &out.hidden_states : nullptr,
+                       options.output_attentions ? &out.attentions : nullptr);
+  out.last_hidden_state = hidden;
+  if (has_pooler()) out.pooler_output = pooler->forward(hidden);
+  return out;
+}
+
+void BertModelImpl::resize_token_embeddings(int64_t num_tokens) {
+  if (num_tokens <= 0) {
+    fail("resize_token_embeddings", std::to_string(num_tokens) + " tokens: must be positive");
+  }
+  embeddings->resize(num_tokens, config_.pad_token_id);
+  config_.vocab_size = num_tokens;
+  if (config_.pad_token_id && *config_.pad_token_id >= num_tokens) config_.pad_token_id.reset();
+}
+
+namespace {
+
+void init_one(torch::nn::Module& m, double std) {
+  if (auto* linear = m.as<torch::nn::LinearImpl>()) {
+    linear->weight.normal_(0.0, std);
+    if (linear->bias.defined()) linear->bias.zero_();
+  } else if (auto* embedding = m.as<torch::nn::EmbeddingImpl>()) {
+    embedding->weight.normal_(0.0, std);
+    if (embedding->options.padding_idx()) {
+      embedding->weight[*embedding->options.padding_idx()].zero_();
+    }
+  } else if (auto* norm = m.as<torch::nn::LayerNormImpl>()) {
+    norm->weight.fill_(1.0);
+    norm->bias.zero_();
+  }
+}
+
+}  // namespace
+
+void init_bert_weights(torch::nn::Module& module, double std) {
+  torch::NoGradGuard no_grad;
+  // modules(false): `module` may still be under construction (not yet owned by a shared_ptr).
+  init_one(module, std);
+  for (auto& m : module.modules(/*include_self=*/false)) init_one(*m, std);
+}
+
+}  // namespace clintorch::model
