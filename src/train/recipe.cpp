@@ -234,7 +234,7 @@ struct Conv;
 template <>
 struct Conv<bool> {
   static std::string type() { return "bool"; }
-  static bool parse(const YAML::Node& node, const Ctx& c) {
+  static bool parse(const YAML::Node& node, const Ctx& c, const Spec&) {
     const std::string& s = plain_scalar(node, c, "true or false");
     static const char* kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
     static const char* kFalse[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
@@ -254,7 +254,7 @@ struct Conv<bool> {
 template <>
 struct Conv<int64_t> {
   static std::string type() { return "int"; }
-  static int64_t parse(const YAML::Node& node, const Ctx& c) {
+  static int64_t parse(const YAML::Node& node, const Ctx& c, const Spec&) {
     const std::string& s = plain_scalar(node, c, "an integer");
     errno = 0;
     char* end = nullptr;
@@ -276,7 +276,7 @@ struct Conv<int64_t> {
 template <>
 struct Conv<double> {
   static std::string type() { return "float"; }
-  static double parse(const YAML::Node& node, const Ctx& c) {
+  static double parse(const YAML::Node& node, const Ctx& c, const Spec&) {
     const std::string& s = plain_scalar(node, c, "a number");
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
@@ -298,7 +298,7 @@ struct Conv<double> {
 template <>
 struct Conv<std::string> {
   static std::string type() { return "string"; }
-  static std::string parse(const YAML::Node& node, const Ctx& c) {
+  static std::string parse(const YAML::Node& node, const Ctx& c, const Spec&) {
     if (node.IsNull()) c.error("no value given; expected a string", "use \"\" for an empty value");
     if (!node.IsScalar()) c.error("expected a string, got " + node_text(node));
     return node.Scalar();
@@ -320,7 +320,7 @@ struct Conv<std::string> {
 template <class T>
 struct Conv<std::vector<T>> {
   static std::string type() { return "list of " + Conv<T>::type() + "s"; }
-  static std::vector<T> parse(const YAML::Node& node, const Ctx& c) {
+  static std::vector<T> parse(const YAML::Node& node, const Ctx& c, const Spec& spec) {
     if (node.IsNull()) c.error("no value given; expected a " + type(), "use [] for an empty list");
     if (!node.IsSequence()) {
       c.error("expected a " + type() + ", got " + node_text(node),
@@ -332,17 +332,12 @@ struct Conv<std::vector<T>> {
       item.key = c.key + "[" + std::to_string(i) + "]";
       if (!c.file.empty() && !node[i].Mark().is_null()) item.where = location(c.file, node[i].Mark());
       if (!node[i].IsScalar()) item.error("expected a single value, got " + node_text(node[i]));
-      out.push_back(Conv<T>::parse(node[i], item));
+      out.push_back(Conv<T>::parse(node[i], item, spec));
+      Conv<T>::check(out.back(), spec, item);  // each element, located at its own line:col
     }
     return out;
   }
-  static void check(const std::vector<T>& v, const Spec& spec, const Ctx& c) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      Ctx item = c;
-      item.key = c.key + "[" + std::to_string(i) + "]";
-      Conv<T>::check(v[i], spec, item);
-    }
-  }
+  static void check(const std::vector<T>&, const Spec&, const Ctx&) {}  // done in parse()
   static std::string text(const std::vector<T>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + Conv<T>::text(v[i]);
@@ -358,12 +353,12 @@ struct Conv<std::vector<T>> {
 template <class T>
 struct Conv<std::optional<T>> {
   static std::string type() { return Conv<T>::type() + " or null"; }
-  static std::optional<T> parse(const YAML::Node& node, const Ctx& c) {
+  static std::optional<T> parse(const YAML::Node& node, const Ctx& c, const Spec& spec) {
     if (node.IsNull()) return std::nullopt;
     if (node.IsScalar() && node.Tag() == "?" && (node.Scalar() == "null" || node.Scalar() == "~")) {
       return std::nullopt;
     }
-    return Conv<T>::parse(node, c);
+    return Conv<T>::parse(node, c, spec);
   }
   static void check(const std::optional<T>& v, const Spec& spec, const Ctx& c) {
     if (v) Conv<T>::check(*v, spec, c);
@@ -492,7 +487,7 @@ KeyDecl make_key(const char* section, S Recipe::*member, T S::*field, const char
   k.spec = spec;
   k.default_text = Conv<T>::text(S{}.*field);
   k.assign = [member, field, spec](Recipe& r, const YAML::Node& node, const Ctx& c) {
-    T value = Conv<T>::parse(node, c);
+    T value = Conv<T>::parse(node, c, spec);
     if constexpr (std::is_same_v<T, std::string>) {
       if (spec.is_path) value = resolve_path(value, spec, c);
     }

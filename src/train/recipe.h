@@ -249,7 +249,7 @@ namespace clintorch::train {
     "At the end, export the final (or best) model as a HF folder in output_dir/export")
 
 #define CLINTORCH_RECIPE_LOGGING_KEYS(X)                                                          \
-  X(int64_t, logging_steps, 50, ge(1), "Steps between training-loss log lines")                  \
+  X(int64_t, logging_steps, 500, ge(1), "Steps between training-loss log lines")                 \
   X(bool, logging_first_step, false, any(), "Also log the first step")                           \
   X(bool, tensorboard, true, any(), "Write TensorBoard event files (scalars)")                    \
   X(std::string, logging_dir, "", path().cwd(),                                                    \

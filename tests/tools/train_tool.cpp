@@ -24,7 +24,7 @@
 #include "util/error.h"
 
 namespace ct = clintorch::train;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 
