@@ -75,7 +75,11 @@ CASES = {
     "constant_with_warmup_noclip": ("constant_with_warmup", 5, 0.0, 0.1, 0.0, 1.0, False, 0, True,
                                     True),
     "constant_single": ("constant", 0, 0.0, 0.01, 2.0, 0.9, False, 2, False, None),
+    # fp16 loss scaling through the fused kernel (grad_scale / found_inf, as torch.amp.GradScaler
+    # hands them to torch.optim.AdamW(fused=True)); steps 3 and 10 overflowed and are skipped.
+    "fused_grad_scaler": ("linear", 4, 0.0, 0.01, 0.0, 1.0, False, 0, True, True),
 }
+SCALER = {"fused_grad_scaler": (1024.0, [3, 10])}
 STEPS = 30
 
 
@@ -95,6 +99,9 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
     for s in range(STEPS):
         scale = 0.02 if s % 3 else 0.4
         grads.append({n: torch.randn(p.shape, generator=gen) * scale for n, p in named})
+    grad_scale, inf_steps = SCALER.get(case, (0.0, []))
+    if grad_scale:
+        grads = [{n: g * grad_scale for n, g in step.items()} for step in grads]  # scaled loss
 
     # --- ours
     (tmp_path / "init.bin").write_bytes(
@@ -109,6 +116,7 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
         "max_grad_norm": max_grad_norm, "layerwise_lr_decay": llrd, "num_layers": NUM_LAYERS,
         "freeze_embeddings": freeze_emb, "freeze_layers": freeze_layers, "fused": ours_fused,
         "schedule": {"type": schedule, "warmup_steps": warmup_steps, "warmup_ratio": warmup_ratio},
+        "grad_scale": grad_scale, "found_inf_steps": inf_steps,
     }
     result = run_tool(tool, "adamw", spec, tmp_path)
 
@@ -155,6 +163,9 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
         if max_grad_norm > 0:
             ref_norms.append(torch.nn.utils.clip_grad_norm_(trainable_params, max_grad_norm).item())
         ref_lrs.append([g["lr"] for g in opt.param_groups])
+        if grad_scale:
+            opt.grad_scale = torch.tensor(grad_scale)
+            opt.found_inf = torch.tensor(1.0 if s in inf_steps else 0.0)
         opt.step()
         sched.step()
         opt.zero_grad()
@@ -175,7 +186,8 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
     rel, offset = 0.0, 0
     for n, p in named:
         k = p.numel()
-        rel = max(rel, float(diff[offset:offset + k].max() / np.abs(ref[offset:offset + k]).max()))
+        d, r = float(diff[offset:offset + k].max()), float(np.abs(ref[offset:offset + k]).max())
+        rel = max(rel, 0.0 if d == 0 else d / max(r, 1e-30))
         offset += k
     print(f"{case}: max |ours - torch| = {diff.max():.3e}, max relative (per tensor) = {rel:.3e}, "
           f"bitwise equal: {bool((diff == 0).all())}")
@@ -200,12 +212,22 @@ SCHEDULE_CASES = [(name, warmup, total) for name in SCHEDULES
                   if not (name == "constant" and warmup > 0)]
 
 
+@pytest.fixture(scope="module")
+def schedule_results(tool, tmp_path_factory):
+    """Our learning rates for every schedule case and warmup-ratio case, from one tool run."""
+    cases = [{"type": name, "warmup_steps": warmup, "total_steps": total, "initial_lr": 3e-5,
+              "extra_steps": 5} for name, warmup, total in SCHEDULE_CASES]
+    cases += [{"type": "linear", "warmup_ratio": ratio, "total_steps": total, "initial_lr": 1e-3}
+              for ratio, total in RATIO_CASES]
+    results = run_tool(tool, "schedule", {"cases": cases}, tmp_path_factory.mktemp("schedule"))
+    return dict(zip([("schedule",) + c for c in SCHEDULE_CASES] +
+                    [("ratio",) + c for c in RATIO_CASES], results))
+
+
 @pytest.mark.parametrize("name,warmup,total", SCHEDULE_CASES)
-def test_schedule_values_equal_hf(tool, tmp_path, name, warmup, total):
+def test_schedule_values_equal_hf(schedule_results, name, warmup, total):
     base_lr = 3e-5
-    result = run_tool(tool, "schedule", {"type": name, "warmup_steps": warmup,
-                                         "total_steps": total, "initial_lr": base_lr,
-                                         "extra_steps": 5}, tmp_path)
+    result = schedule_results[("schedule", name, warmup, total)]
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.AdamW([p], lr=base_lr)
     sched = transformers.get_scheduler(name, opt, num_warmup_steps=warmup,
@@ -220,8 +242,10 @@ def test_schedule_values_equal_hf(tool, tmp_path, name, warmup, total):
         assert a == b or math.isclose(a, b, rel_tol=1e-15), f"step {step}: {a} != {b}"
 
 
-@pytest.mark.parametrize("ratio,total", [(0.06, 100), (0.1, 33), (0.5, 7), (0.01, 10)])
-def test_warmup_ratio_equals_hf(tool, tmp_path, ratio, total):
-    result = run_tool(tool, "schedule", {"type": "linear", "warmup_ratio": ratio,
-                                         "total_steps": total, "initial_lr": 1e-3}, tmp_path)
+RATIO_CASES = [(0.06, 100), (0.1, 33), (0.5, 7), (0.01, 10)]
+
+
+@pytest.mark.parametrize("ratio,total", RATIO_CASES)
+def test_warmup_ratio_equals_hf(schedule_results, ratio, total):
+    result = schedule_results[("ratio", ratio, total)]
     assert result["warmup_steps"] == hf_warmup_steps(ratio, total)

@@ -90,3 +90,13 @@ def test_dump_is_plain_yaml_with_the_same_types(clintorch_bin, tmp_path, minilm_
     assert data["task"]["labels"] == ["O", "B-X"]
     assert data["tokenizer"]["do_lower_case"] is None
     assert data["model"]["pretrained"] == str(minilm_dir)
+
+
+def test_readme_key_tables_match_list_keys(clintorch_bin):
+    readme = (SOURCE_DIR / "README.md").read_text()
+    begin, end = "<!-- recipe-keys:begin -->\n", "<!-- recipe-keys:end -->"
+    assert begin in readme and end in readme
+    documented = readme[readme.index(begin) + len(begin):readme.index(end)]
+    generated = run_cli(clintorch_bin, "validate", "--list-keys", check=True).stdout
+    assert documented.rstrip("\n") == generated.rstrip("\n"), \
+        "README.md is stale: paste the output of `clintorch validate --list-keys`"

@@ -64,7 +64,7 @@ ct::ScheduleOptions schedule_options(const json& s, int64_t total) {
 }
 
 // {"type", "warmup_steps", "warmup_ratio", "total_steps", "initial_lr", "extra_steps"}
-int cmd_schedule(const json& spec) {
+json schedule_case(const json& spec) {
   const int64_t total = spec.at("total_steps");
   const ct::ScheduleOptions o = schedule_options(spec, total);
   auto p = torch::zeros({1}, torch::requires_grad());
@@ -85,6 +85,13 @@ int cmd_schedule(const json& spec) {
   json out;
   out["warmup_steps"] = o.warmup_steps;
   out["lr"] = lrs;
+  return out;
+}
+
+// {"cases": [schedule_case spec...]} -> [result...]
+int cmd_schedule(const json& spec) {
+  json out = json::array();
+  for (const auto& c : spec.at("cases")) out.push_back(schedule_case(c));
   std::cout << out.dump() << "\n";
   return 0;
 }
@@ -92,7 +99,7 @@ int cmd_schedule(const json& spec) {
 // {"params": [{"name", "shape"}], "init": FILE, "grads": FILE, "out": FILE, "steps",
 //  "learning_rate", "weight_decay", "beta1", "beta2", "eps", "max_grad_norm",
 //  "layerwise_lr_decay", "num_layers", "freeze_embeddings", "freeze_layers", "fused",
-//  "schedule": {"type", "warmup_steps", "warmup_ratio"}}
+//  "schedule": {"type", "warmup_steps", "warmup_ratio"}, "grad_scale", "found_inf_steps"}
 int cmd_adamw(const json& spec) {
   const std::vector<float> init = read_floats(spec.at("init"));
   const std::vector<float> grads = read_floats(spec.at("grads"));
@@ -129,6 +136,8 @@ int cmd_adamw(const json& spec) {
   if (grads.size() != total_numel * static_cast<size_t>(steps)) clintorch::fail("grads", "size mismatch");
   ct::LrScheduler scheduler(opt, schedule_options(spec.at("schedule"), steps));
   const double max_grad_norm = spec.at("max_grad_norm");
+  const double grad_scale = spec.value("grad_scale", 0.0);
+  const std::vector<int64_t> inf_steps = spec.value("found_inf_steps", std::vector<int64_t>{});
   std::vector<torch::Tensor> params;  // model order, as HF Trainer's clip_grad_norm_
   for (const auto& [name, t] : named) params.push_back(t);
 
@@ -145,7 +154,13 @@ int cmd_adamw(const json& spec) {
     }
     if (max_grad_norm > 0) norms.push_back(ct::clip_grad_norm(params, max_grad_norm).item<double>());
     lrs.push_back(scheduler.last_lr());
-    opt.step();
+    if (grad_scale > 0) {
+      // fp16 loss scaling: the kernel unscales, and skips the step where found_inf is 1.
+      const bool inf = std::find(inf_steps.begin(), inf_steps.end(), s) != inf_steps.end();
+      opt.step(torch::full({}, grad_scale), torch::full({}, inf ? 1.0f : 0.0f));
+    } else {
+      opt.step();
+    }
     scheduler.step();
     opt.zero_grad();
   }
