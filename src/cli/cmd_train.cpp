@@ -36,8 +36,9 @@ void add_train(CLI::App& app) {
     // Everything is checked before anything is written to output_dir.
     train::check_recipe_files(recipe);
     train::check_output_dir(recipe);
-    throw UsageError("'train': the recipe is valid, but the training loop is not implemented yet "
-                     "(tracked in issue #7)");
+    throw UsageError(
+        "'train': the recipe is valid, but the training loop is not implemented yet "
+        "(tracked in issue #7)");
   });
 }
 

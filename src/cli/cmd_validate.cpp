@@ -1,5 +1,5 @@
-// `clintorch validate RECIPE [--set section.key=value ...] [--dump-config]`: loads a recipe with its
-// bases and overrides, checks every key, the rules between keys and the files it names, without
+// `clintorch validate RECIPE [--set section.key=value ...] [--dump-config]`: loads a recipe with
+// its bases and overrides, checks every key, the rules between keys and the files it names, without
 // training or writing anything. `--list-keys` prints the key reference (Markdown).
 #include <cstdio>
 #include <string>
@@ -55,7 +55,8 @@ void add_validate(CLI::App& app) {
     if (!recipe.data.validation_file.empty()) {
       std::printf("  eval:   %s\n", recipe.data.validation_file.c_str());
     }
-    if (!recipe.data.test_file.empty()) std::printf("  test:   %s\n", recipe.data.test_file.c_str());
+    if (!recipe.data.test_file.empty())
+      std::printf("  test:   %s\n", recipe.data.test_file.c_str());
     std::printf("  output: %s\n", recipe.output.output_dir.c_str());
   });
 }

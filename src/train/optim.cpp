@@ -37,8 +37,8 @@ std::vector<std::vector<size_t>> group_by_device_dtype(const std::vector<at::Ten
   std::vector<std::pair<std::pair<std::string, at::ScalarType>, std::vector<size_t>>> groups;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const auto key = std::make_pair(tensors[i].device().str(), tensors[i].scalar_type());
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == key; });
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
     if (it == groups.end()) {
       groups.push_back({key, {i}});
     } else {
@@ -97,8 +97,8 @@ std::vector<ParamGroup> build_param_groups(const NamedParameters& named,
                               std::to_string(options.num_layers) + " layers");
       }
       key += "/depth" + std::to_string(depth);
-      lr = options.learning_rate *
-           std::pow(options.layerwise_lr_decay, static_cast<double>(options.num_layers + 1 - depth));
+      lr = options.learning_rate * std::pow(options.layerwise_lr_decay,
+                                            static_cast<double>(options.num_layers + 1 - depth));
     }
     auto it = index.find(key);
     if (it == index.end()) {
@@ -136,7 +136,8 @@ std::vector<std::string> freeze_parameters(const NamedParameters& named,
 
 AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
     : groups_(std::move(groups)), options_(options) {
-  if (!(options_.beta1 >= 0 && options_.beta1 < 1) || !(options_.beta2 >= 0 && options_.beta2 < 1)) {
+  if (!(options_.beta1 >= 0 && options_.beta1 < 1) ||
+      !(options_.beta2 >= 0 && options_.beta2 < 1)) {
     fail("AdamW", "betas must be in [0, 1)");
   }
   if (!(options_.eps >= 0)) fail("AdamW", "eps must be >= 0");

@@ -56,9 +56,9 @@ std::vector<std::string> freeze_parameters(const NamedParameters& named,
                                            const FreezeOptions& options);
 
 struct AdamWOptions {
-  double beta1 = 0.9;   // first-moment decay
-  double beta2 = 0.999; // second-moment decay
-  double eps = 1e-8;    // added to sqrt(v_hat)
+  double beta1 = 0.9;    // first-moment decay
+  double beta2 = 0.999;  // second-moment decay
+  double eps = 1e-8;     // added to sqrt(v_hat)
   // Use ATen's fused AdamW kernel (CPU and CUDA; torch.optim.AdamW(fused=True)). false: the
   // per-tensor algorithm of torch.optim.AdamW's default CPU path, op for op.
   bool fused = true;

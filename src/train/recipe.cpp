@@ -106,11 +106,21 @@ struct Spec {
   }
 };
 
-Spec any() { return Spec{}; }
-Spec ge(double v) { return Spec{}.ge(v); }
-Spec gt(double v) { return Spec{}.gt(v); }
-Spec in(double lo, double hi) { return Spec{}.ge(lo).le(hi); }
-Spec in_open_hi(double lo, double hi) { return Spec{}.ge(lo).lt(hi); }
+Spec any() {
+  return Spec{};
+}
+Spec ge(double v) {
+  return Spec{}.ge(v);
+}
+Spec gt(double v) {
+  return Spec{}.gt(v);
+}
+Spec in(double lo, double hi) {
+  return Spec{}.ge(lo).le(hi);
+}
+Spec in_open_hi(double lo, double hi) {
+  return Spec{}.ge(lo).lt(hi);
+}
 Spec one_of(const char* names) {
   Spec s;
   s.choices = Spec::split(names);
@@ -158,8 +168,8 @@ std::string describe_range(const Spec& spec, bool integer) {
   std::string kind = integer ? "an integer" : "a number";
   std::string text;
   if (spec.has_min && spec.has_max) {
-    text = kind + " in " + std::string(spec.min_open ? "(" : "[") + format_number(spec.min) +
-           ", " + format_number(spec.max) + (spec.max_open ? ")" : "]");
+    text = kind + " in " + std::string(spec.min_open ? "(" : "[") + format_number(spec.min) + ", " +
+           format_number(spec.max) + (spec.max_open ? ")" : "]");
   } else if (spec.has_min) {
     text = kind + (spec.min_open ? " > " : " >= ") + format_number(spec.min);
   } else {
@@ -237,7 +247,8 @@ struct Conv<bool> {
   static bool parse(const YAML::Node& node, const Ctx& c, const Spec&) {
     const std::string& s = plain_scalar(node, c, "true or false");
     static const char* kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char* kFalse[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char* kFalse[] = {"false", "False", "FALSE", "no", "No",
+                                   "NO",    "off",   "Off",   "OFF"};
     for (const char* t : kTrue) {
       if (s == t) return true;
     }
@@ -259,7 +270,8 @@ struct Conv<int64_t> {
     errno = 0;
     char* end = nullptr;
     const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || errno == ERANGE || std::isspace(static_cast<unsigned char>(s[0]))) {
+    if (s.empty() || *end != '\0' || errno == ERANGE ||
+        std::isspace(static_cast<unsigned char>(s[0]))) {
       c.error("expected an integer, got '" + s + "'");
     }
     return static_cast<int64_t>(v);
@@ -330,7 +342,8 @@ struct Conv<std::vector<T>> {
     for (size_t i = 0; i < node.size(); ++i) {
       Ctx item = c;
       item.key = c.key + "[" + std::to_string(i) + "]";
-      if (!c.file.empty() && !node[i].Mark().is_null()) item.where = location(c.file, node[i].Mark());
+      if (!c.file.empty() && !node[i].Mark().is_null())
+        item.where = location(c.file, node[i].Mark());
       if (!node[i].IsScalar()) item.error("expected a single value, got " + node_text(node[i]));
       out.push_back(Conv<T>::parse(node[i], item, spec));
       Conv<T>::check(out.back(), spec, item);  // each element, located at its own line:col
@@ -494,7 +507,9 @@ KeyDecl make_key(const char* section, S Recipe::*member, T S::*field, const char
     Conv<T>::check(value, spec, c);
     (r.*member).*field = std::move(value);
   };
-  k.emit = [member, field](const Recipe& r, YAML::Emitter& e) { Conv<T>::emit(e, (r.*member).*field); };
+  k.emit = [member, field](const Recipe& r, YAML::Emitter& e) {
+    Conv<T>::emit(e, (r.*member).*field);
+  };
   k.is_empty = [member, field](const Recipe& r) {
     if constexpr (std::is_same_v<T, std::string>) {
       return ((r.*member).*field).empty();
@@ -525,13 +540,13 @@ const SectionDecl kSections[] = {
 #define CLINTORCH_RECIPE_KEY(type, name, def, constraint, doc) \
   make_key<Sec, type>(kName, kMember, &Sec::name, #name, constraint, doc),
 
-#define CLINTORCH_RECIPE_SECTION(member, KEYS)                                     \
-  {                                                                                \
-    using Sec = decltype(Recipe::member);                                          \
-    const char* kName = #member;                                                   \
-    Sec Recipe::*kMember = &Recipe::member;                                        \
-    std::vector<KeyDecl> keys{KEYS(CLINTORCH_RECIPE_KEY)};                          \
-    table.insert(table.end(), keys.begin(), keys.end());                           \
+#define CLINTORCH_RECIPE_SECTION(member, KEYS)             \
+  {                                                        \
+    using Sec = decltype(Recipe::member);                  \
+    const char* kName = #member;                           \
+    Sec Recipe::*kMember = &Recipe::member;                \
+    std::vector<KeyDecl> keys{KEYS(CLINTORCH_RECIPE_KEY)}; \
+    table.insert(table.end(), keys.begin(), keys.end());   \
   }
 
 std::vector<KeyDecl> build_table() {
@@ -635,8 +650,8 @@ class Loader {
                       bool allow_extends) {
     if (root.IsNull()) fail(file, "the recipe is empty", "a recipe is a mapping of sections");
     if (!root.IsMap()) {
-      fail(location(file, root.Mark()), "a recipe must be a mapping of sections, got " +
-                                            node_text(root),
+      fail(location(file, root.Mark()),
+           "a recipe must be a mapping of sections, got " + node_text(root),
            "sections: " + join(section_names(), ", "));
     }
     check_duplicates(root, file);
@@ -651,8 +666,8 @@ class Loader {
       } else if (entry.second.IsSequence()) {
         for (const auto& item : entry.second) {
           if (!item.IsScalar()) {
-            fail(location(file, item.Mark()), "extends: expected a file name, got " +
-                                                  node_text(item));
+            fail(location(file, item.Mark()),
+                 "extends: expected a file name, got " + node_text(item));
           }
           bases.emplace_back(item.Scalar(), location(file, item.Mark()));
         }
@@ -709,8 +724,8 @@ class Loader {
         c.key = decl->full();
         c.base_dir = dir;
         const YAML::Mark value_mark = item.second.Mark();
-        c.where = location(file, (item.second.IsNull() || value_mark.is_null()) ? item.first.Mark()
-                                                                                 : value_mark);
+        c.where = location(
+            file, (item.second.IsNull() || value_mark.is_null()) ? item.first.Mark() : value_mark);
         decl->assign(recipe, item.second, c);
         recipe.origins[decl->full()] = c.where;
       }
@@ -840,8 +855,7 @@ void validate_recipe(const Recipe& r) {
   }
   if (t.bf16 && t.fp16) bad("training.fp16", "bf16 and fp16 are both true", "choose one");
   if (t.fp16 && t.device == "cpu") {
-    bad("training.fp16", "fp16 needs a CUDA device, but training.device is cpu",
-        "use bf16 on CPU");
+    bad("training.fp16", "fp16 needs a CUDA device, but training.device is cpu", "use bf16 on CPU");
   }
 
   // Labels.
@@ -863,14 +877,16 @@ void validate_recipe(const Recipe& r) {
   }
   if (tk.num_labels > 0 && !tk.labels.empty() &&
       tk.num_labels != static_cast<int64_t>(tk.labels.size())) {
-    bad("task.num_labels", std::to_string(tk.num_labels) + " differs from the " +
-                               std::to_string(tk.labels.size()) + " names in task.labels",
+    bad("task.num_labels",
+        std::to_string(tk.num_labels) + " differs from the " + std::to_string(tk.labels.size()) +
+            " names in task.labels",
         "remove num_labels: it follows labels");
   }
   if (!tk.class_weights.empty() && !tk.labels.empty() &&
       tk.class_weights.size() != tk.labels.size()) {
-    bad("task.class_weights", std::to_string(tk.class_weights.size()) + " weights for " +
-                                  std::to_string(tk.labels.size()) + " labels",
+    bad("task.class_weights",
+        std::to_string(tk.class_weights.size()) + " weights for " +
+            std::to_string(tk.labels.size()) + " labels",
         "give one weight per label, in the order of task.labels");
   }
   if (!tk.thresholds.empty()) {
@@ -879,8 +895,9 @@ void validate_recipe(const Recipe& r) {
     }
     if (tk.thresholds.size() > 1 && !tk.labels.empty() &&
         tk.thresholds.size() != tk.labels.size()) {
-      bad("task.thresholds", std::to_string(tk.thresholds.size()) + " thresholds for " +
-                                 std::to_string(tk.labels.size()) + " labels",
+      bad("task.thresholds",
+          std::to_string(tk.thresholds.size()) + " thresholds for " +
+              std::to_string(tk.labels.size()) + " labels",
           "give one threshold for all labels, or one per label");
     }
   }
@@ -908,13 +925,13 @@ void validate_recipe(const Recipe& r) {
       what = "max_seq_length - 3";
     }
     if (room < 1) {
-      bad("tokenizer.max_seq_length", "too small: no room left for the text (" + what + " = " +
-                                          std::to_string(room) + ")");
+      bad("tokenizer.max_seq_length",
+          "too small: no room left for the text (" + what + " = " + std::to_string(room) + ")");
     }
     if (d.doc_stride >= room) {
-      bad("data.doc_stride", std::to_string(d.doc_stride) +
-                                 " leaves windows no new tokens: it must be below " + what +
-                                 " = " + std::to_string(room),
+      bad("data.doc_stride",
+          std::to_string(d.doc_stride) + " leaves windows no new tokens: it must be below " + what +
+              " = " + std::to_string(room),
           "doc_stride is the overlap between consecutive windows");
     }
   }
@@ -1022,7 +1039,9 @@ std::string dump_recipe(const Recipe& recipe) {
   return header + e.c_str() + "\n";
 }
 
-std::vector<std::string> recipe_sections() { return section_names(); }
+std::vector<std::string> recipe_sections() {
+  return section_names();
+}
 
 std::vector<RecipeKeyInfo> recipe_keys() {
   std::vector<RecipeKeyInfo> out;
@@ -1065,7 +1084,8 @@ std::string recipe_keys_markdown() {
     for (const auto& k : keys) {
       if (k.section != section.name) continue;
       std::string accepts = k.constraint;
-      if (!k.tasks.empty()) accepts += std::string(accepts.empty() ? "" : "; ") + "tasks: " + k.tasks;
+      if (!k.tasks.empty())
+        accepts += std::string(accepts.empty() ? "" : "; ") + "tasks: " + k.tasks;
       md << "| `" << k.name << "` | " << k.type << " | `" << escape(k.default_value) << "` | "
          << escape(accepts) << " | " << escape(k.doc) << " |\n";
     }

@@ -87,7 +87,8 @@ ModelFacts read_model_config(const std::string& config_path, const std::string& 
   if (config.contains("model_type") && config["model_type"].is_string()) {
     facts.model_type = config["model_type"].get<std::string>();
   }
-  facts.max_position_embeddings = positive_int(config, "max_position_embeddings", config_path, true);
+  facts.max_position_embeddings =
+      positive_int(config, "max_position_embeddings", config_path, true);
   facts.num_hidden_layers = positive_int(config, "num_hidden_layers", config_path, true);
   facts.hidden_size = positive_int(config, "hidden_size", config_path, true);
   facts.vocab_size = positive_int(config, "vocab_size", config_path, true);
@@ -142,8 +143,8 @@ RecipeCheck check_recipe_files(const Recipe& r) {
   } else if (!r.model.pretrained.empty()) {
     check.vocab_path = (fs::path(r.model.pretrained) / "vocab.txt").string();
     if (!fs::is_regular_file(check.vocab_path, ec)) {
-      fail(r.where("model.pretrained"), "model.pretrained: " + r.model.pretrained +
-                                            " has no vocab.txt",
+      fail(r.where("model.pretrained"),
+           "model.pretrained: " + r.model.pretrained + " has no vocab.txt",
            "set tokenizer.vocab_file to the model's WordPiece vocab.txt");
     }
   } else {

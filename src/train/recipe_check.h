@@ -24,10 +24,10 @@ struct ModelFacts {
 
 struct RecipeCheck {
   ModelFacts model;
-  std::string vocab_path;              // the vocab.txt the tokenizer will read
-  std::vector<std::string> weights;    // weight files found in the model folder
-  bool output_dir_not_empty = false;   // output_dir exists and holds files
-  std::vector<std::string> warnings;   // printed by `validate`, not fatal
+  std::string vocab_path;             // the vocab.txt the tokenizer will read
+  std::vector<std::string> weights;   // weight files found in the model folder
+  bool output_dir_not_empty = false;  // output_dir exists and holds files
+  std::vector<std::string> warnings;  // printed by `validate`, not fatal
 };
 
 // Checks the files and model-dependent limits of a loaded recipe. Throws clintorch::Error naming

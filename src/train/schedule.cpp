@@ -27,8 +27,8 @@ int64_t total_training_steps(int64_t max_steps, double num_train_epochs, int64_t
                              int64_t gradient_accumulation_steps) {
   if (max_steps > 0) return max_steps;
   const int64_t accumulation = std::max<int64_t>(gradient_accumulation_steps, 1);
-  const int64_t per_epoch =
-      std::max<int64_t>(batches_per_epoch / accumulation + (batches_per_epoch % accumulation > 0), 1);
+  const int64_t per_epoch = std::max<int64_t>(
+      batches_per_epoch / accumulation + (batches_per_epoch % accumulation > 0), 1);
   return static_cast<int64_t>(std::ceil(num_train_epochs * static_cast<double>(per_epoch)));
 }
 

@@ -12,10 +12,10 @@ namespace clintorch::train {
 class AdamW;
 
 enum class ScheduleType {
-  kLinear,               // get_linear_schedule_with_warmup
-  kCosine,               // get_cosine_schedule_with_warmup (num_cycles 0.5: half a cosine)
-  kConstant,             // get_constant_schedule (no warmup)
-  kConstantWithWarmup,   // get_constant_schedule_with_warmup
+  kLinear,              // get_linear_schedule_with_warmup
+  kCosine,              // get_cosine_schedule_with_warmup (num_cycles 0.5: half a cosine)
+  kConstant,            // get_constant_schedule (no warmup)
+  kConstantWithWarmup,  // get_constant_schedule_with_warmup
 };
 
 // "linear" | "cosine" | "constant" | "constant_with_warmup" (the recipe's lr_scheduler_type).

@@ -103,7 +103,9 @@ void expect_error(const RecipeDir& dir, const std::string& recipe,
   EXPECT_FALSE(fs::exists(dir.out()));
 }
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
+std::string quoted(const std::string& path) {
+  return "'" + path + "'";
+}
 
 }  // namespace
 
@@ -208,10 +210,10 @@ TEST(Recipe, ExtendsCycle) {
   dir.write("a.yaml", "extends: sub/b.yaml\n" + dir.good());
   dir.write("sub/b.yaml", "extends: [../c.yaml]\n");
   dir.write("c.yaml", "extends: a.yaml\ntraining: {seed: 3}\n");
-  expect_cli_error(dir, quoted(dir.path("a.yaml")),
-                   {dir.path("c.yaml") + ":1:10: extends cycle: " + dir.path("a.yaml") + " -> " +
-                    dir.path("sub/b.yaml") + " -> " + dir.path("c.yaml") + " -> " +
-                    dir.path("a.yaml")});
+  expect_cli_error(
+      dir, quoted(dir.path("a.yaml")),
+      {dir.path("c.yaml") + ":1:10: extends cycle: " + dir.path("a.yaml") + " -> " +
+       dir.path("sub/b.yaml") + " -> " + dir.path("c.yaml") + " -> " + dir.path("a.yaml")});
   dir.write("self.yaml", "extends: self.yaml\n");
   expect_error(dir, "self.yaml", {}, {"extends cycle"});
 }
@@ -274,8 +276,10 @@ TEST(Recipe, RulesBetweenKeys) {
   dir.write("d.yaml", "task: {name: mlm}\ndata: {train_file: data}\noutput: {output_dir: " +
                           dir.out().string() + "}\n");
   expect_error(dir, "d.yaml", {}, {"model.pretrained: no model given"});
-  dir.write("e.yaml", "model: {pretrained: model}\ndata: {train_file: data}\noutput: "
-                      "{output_dir: " + dir.out().string() + "}\n");
+  dir.write("e.yaml",
+            "model: {pretrained: model}\ndata: {train_file: data}\noutput: "
+            "{output_dir: " +
+                dir.out().string() + "}\n");
   expect_error(dir, "e.yaml", {}, {"task.name: is required"});
 }
 
@@ -337,14 +341,16 @@ TEST(Recipe, ExtendsLaterWinsSetWinsLastPathsRelativeToTheirFile) {
             "training: {learning_rate: 1e-4, seed: 7, warmup_steps: 3}\n"
             "data: {train_file: ../data/train.conll}\n");
   dir.write("bases/other.yaml", "training: {seed: 8}\n");
-  dir.write("r.yaml", "extends: [bases/base.yaml, bases/other.yaml]\n"
-                      "task: {name: token_classification}\n"
-                      "training: {learning_rate: 2e-5}\n"
-                      "output: {output_dir: " + dir.out().string() + "}\n");
+  dir.write("r.yaml",
+            "extends: [bases/base.yaml, bases/other.yaml]\n"
+            "task: {name: token_classification}\n"
+            "training: {learning_rate: 2e-5}\n"
+            "output: {output_dir: " +
+                dir.out().string() + "}\n");
   const Recipe r = load_recipe(dir.path("r.yaml"), {"training.warmup_steps=5"});
-  EXPECT_EQ(r.training.learning_rate, 2e-5);  // the recipe over its base
-  EXPECT_EQ(r.training.seed, 8);              // the later base over the earlier
-  EXPECT_EQ(r.training.warmup_steps, 5);      // --set over everything
+  EXPECT_EQ(r.training.learning_rate, 2e-5);         // the recipe over its base
+  EXPECT_EQ(r.training.seed, 8);                     // the later base over the earlier
+  EXPECT_EQ(r.training.warmup_steps, 5);             // --set over everything
   EXPECT_EQ(r.model.pretrained, dir.path("model"));  // relative to bases/
   EXPECT_EQ(r.data.train_file, dir.path("data/train.conll"));
   EXPECT_EQ(r.where("training.seed"), dir.path("bases/other.yaml") + ":1:18");
@@ -375,8 +381,8 @@ TEST(Recipe, SetValuesAreTypedAsYaml) {
 TEST(Recipe, EnvironmentVariablesInPaths) {
   RecipeDir dir;
   setenv("CLINTORCH_TEST_MODEL_DIR", dir.path("model").c_str(), 1);
-  const Recipe r = load_recipe_from_string(
-      dir.good(), "inline.yaml", dir.path(""), {"model.pretrained=${CLINTORCH_TEST_MODEL_DIR}"});
+  const Recipe r = load_recipe_from_string(dir.good(), "inline.yaml", dir.path(""),
+                                           {"model.pretrained=${CLINTORCH_TEST_MODEL_DIR}"});
   EXPECT_EQ(r.model.pretrained, dir.path("model"));
   unsetenv("CLINTORCH_TEST_MODEL_DIR");
   try {
@@ -384,20 +390,23 @@ TEST(Recipe, EnvironmentVariablesInPaths) {
                             {"model.pretrained=${CLINTORCH_TEST_MODEL_DIR}/x"});
     FAIL() << "expected an error";
   } catch (const clintorch::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("environment variable CLINTORCH_TEST_MODEL_DIR is not set"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("environment variable CLINTORCH_TEST_MODEL_DIR is not set"),
+        std::string::npos)
         << e.what();
   }
 }
 
 TEST(Recipe, DumpConfigRoundTrips) {
   RecipeDir dir;
-  dir.write("r.yaml", "model: {pretrained: model}\n"
-                      "task: {name: token_classification, labels: [O, B-PROBLEM], crf: true}\n"
-                      "data: {train_file: data/train.conll, validation_file: data/dev.conll}\n"
-                      "training: {learning_rate: 3.0e-5, warmup_ratio: 0.06, max_grad_norm: 0.1}\n"
-                      "evaluation: {eval_strategy: epoch}\n"
-                      "output: {output_dir: " + dir.out().string() + "}\n");
+  dir.write("r.yaml",
+            "model: {pretrained: model}\n"
+            "task: {name: token_classification, labels: [O, B-PROBLEM], crf: true}\n"
+            "data: {train_file: data/train.conll, validation_file: data/dev.conll}\n"
+            "training: {learning_rate: 3.0e-5, warmup_ratio: 0.06, max_grad_norm: 0.1}\n"
+            "evaluation: {eval_strategy: epoch}\n"
+            "output: {output_dir: " +
+                dir.out().string() + "}\n");
   const auto first = run_clintorch("validate " + quoted(dir.path("r.yaml")) +
                                    " --set training.seed=3 --dump-config");
   ASSERT_EQ(first.status, 0) << first.output;
@@ -406,7 +415,8 @@ TEST(Recipe, DumpConfigRoundTrips) {
   EXPECT_EQ(first.output.find("problem_type"), std::string::npos)  // not a NER key
       << first.output;
   dir.write("dumped.yaml", first.output);
-  const auto second = run_clintorch("validate " + quoted(dir.path("dumped.yaml")) + " --dump-config");
+  const auto second =
+      run_clintorch("validate " + quoted(dir.path("dumped.yaml")) + " --dump-config");
   ASSERT_EQ(second.status, 0) << second.output;
   // Same content apart from the first comment line (it names the source files).
   auto body = [](const std::string& s) { return s.substr(s.find('\n') + 1); };

@@ -83,14 +83,23 @@ SCALER = {"fused_grad_scaler": (1024.0, [3, 10])}
 STEPS = 30
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
+# On CUDA (skipped without one): our fused path against torch's fused CUDA kernel.
+CUDA_CASES = ["linear_fused", "cosine_ratio_llrd_freeze", "fused_grad_scaler"]
+PARITY_CASES = [(c, "cpu") for c in CASES] + [(c, "cuda") for c in CUDA_CASES]
+
+
+@pytest.mark.parametrize("case,device", PARITY_CASES)
+def test_adamw_schedule_clipping_parity(tool, tmp_path, case, device):
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device: the CUDA fused-AdamW parity cases need one")
     (schedule, warmup_steps, warmup_ratio, weight_decay, max_grad_norm, llrd, freeze_emb,
      freeze_layers, ours_fused, torch_fused) = CASES[case]
     lr, beta1, beta2, eps = 1e-2, 0.9, 0.98, 1e-6
     model = tiny_model()
     named = list(model.named_parameters())
-    init = {n: p.detach().clone() for n, p in named}
+    init = {n: p.detach().clone() for n, p in named}  # on the CPU
+    model.to(device)
+    named = list(model.named_parameters())
     trainable = [n for n, _ in named if not frozen_by_rule(n, freeze_emb, freeze_layers)]
 
     # Gradients: random, with a per-step scale so that clipping is active on some steps only.
@@ -116,7 +125,7 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
         "max_grad_norm": max_grad_norm, "layerwise_lr_decay": llrd, "num_layers": NUM_LAYERS,
         "freeze_embeddings": freeze_emb, "freeze_layers": freeze_layers, "fused": ours_fused,
         "schedule": {"type": schedule, "warmup_steps": warmup_steps, "warmup_ratio": warmup_ratio},
-        "grad_scale": grad_scale, "found_inf_steps": inf_steps,
+        "grad_scale": grad_scale, "found_inf_steps": inf_steps, "device": device,
     }
     result = run_tool(tool, "adamw", spec, tmp_path)
 
@@ -159,13 +168,13 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
     trainable_params = [params[n] for n in trainable]
     for s in range(STEPS):
         for n in trainable:
-            params[n].grad = grads[s][n].clone()
+            params[n].grad = grads[s][n].to(device)
         if max_grad_norm > 0:
             ref_norms.append(torch.nn.utils.clip_grad_norm_(trainable_params, max_grad_norm).item())
         ref_lrs.append([g["lr"] for g in opt.param_groups])
         if grad_scale:
-            opt.grad_scale = torch.tensor(grad_scale)
-            opt.found_inf = torch.tensor(1.0 if s in inf_steps else 0.0)
+            opt.grad_scale = torch.tensor(grad_scale, device=device)
+            opt.found_inf = torch.tensor(1.0 if s in inf_steps else 0.0, device=device)
         opt.step()
         sched.step()
         opt.zero_grad()
@@ -178,7 +187,7 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
     assert np.allclose(result["grad_norms"], ref_norms, rtol=1e-6, atol=0)
 
     ours = np.frombuffer((tmp_path / "out.bin").read_bytes(), dtype="<f4")
-    ref = np.concatenate([params[n].detach().numpy().ravel() for n, _ in named])
+    ref = np.concatenate([params[n].detach().cpu().numpy().ravel() for n, _ in named])
     moved = np.abs(ref - np.concatenate([init[n].numpy().ravel() for n, _ in named])).max()
     assert moved > 1e-3  # the run did change the parameters
     diff = np.abs(ours - ref)
@@ -189,13 +198,13 @@ def test_adamw_schedule_clipping_parity(tool, tmp_path, case):
         d, r = float(diff[offset:offset + k].max()), float(np.abs(ref[offset:offset + k]).max())
         rel = max(rel, 0.0 if d == 0 else d / max(r, 1e-30))
         offset += k
-    print(f"{case}: max |ours - torch| = {diff.max():.3e}, max relative (per tensor) = {rel:.3e}, "
+    print(f"{case} ({device}): max |ours - torch| = {diff.max():.3e}, max relative (per tensor) = {rel:.3e}, "
           f"bitwise equal: {bool((diff == 0).all())}")
     assert rel <= 1e-6, f"max relative difference {rel:.3e}"
     # Frozen parameters did not move.
     for n, _ in named:
         if n not in trainable:
-            assert torch.equal(params[n].detach(), init[n])
+            assert torch.equal(params[n].detach().cpu(), init[n])
     if ours_fused == bool(torch_fused) or (not ours_fused and torch_fused is None):
         # Same algorithm on both sides (fused kernel vs fused kernel, or torch's default CPU
         # single-tensor path vs ours): bitwise equal.

@@ -4,7 +4,8 @@
 //
 //   clintorch_train_tool schedule SPEC.json    learning rates of every step, as JSON on stdout
 //   clintorch_train_tool adamw SPEC.json       runs AdamW + schedule + clipping over given grads
-//   clintorch_train_tool tensorboard SPEC.json writes the given scalars (event file + metrics.jsonl)
+//   clintorch_train_tool tensorboard SPEC.json writes the given scalars (event file +
+//   metrics.jsonl)
 //
 // Tensors travel as raw little-endian float32 files; SPEC.json names them (see the tests).
 #include <torch/torch.h>
@@ -48,7 +49,7 @@ std::vector<float> read_floats(const std::string& path) {
 void write_floats(const std::string& path, const std::vector<torch::Tensor>& tensors) {
   std::ofstream out(path, std::ios::binary);
   for (const auto& t : tensors) {
-    const auto c = t.detach().to(torch::kFloat32).contiguous();
+    const auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     out.write(reinterpret_cast<const char*>(c.data_ptr<float>()),
               static_cast<std::streamsize>(c.numel() * sizeof(float)));
   }
@@ -99,8 +100,10 @@ int cmd_schedule(const json& spec) {
 // {"params": [{"name", "shape"}], "init": FILE, "grads": FILE, "out": FILE, "steps",
 //  "learning_rate", "weight_decay", "beta1", "beta2", "eps", "max_grad_norm",
 //  "layerwise_lr_decay", "num_layers", "freeze_embeddings", "freeze_layers", "fused",
-//  "schedule": {"type", "warmup_steps", "warmup_ratio"}, "grad_scale", "found_inf_steps"}
+//  "schedule": {"type", "warmup_steps", "warmup_ratio"}, "grad_scale", "found_inf_steps",
+//  "device": "cpu" | "cuda"}
 int cmd_adamw(const json& spec) {
+  const torch::Device device(spec.value("device", std::string("cpu")));
   const std::vector<float> init = read_floats(spec.at("init"));
   const std::vector<float> grads = read_floats(spec.at("grads"));
   ct::NamedParameters named;
@@ -110,6 +113,7 @@ int cmd_adamw(const json& spec) {
     auto t = torch::empty(shape, torch::kFloat32);
     std::memcpy(t.data_ptr<float>(), init.data() + offset, t.numel() * sizeof(float));
     offset += t.numel();
+    t = t.to(device);
     named.emplace_back(p.at("name").get<std::string>(), t.requires_grad_(true));
   }
   const size_t total_numel = offset;
@@ -133,7 +137,8 @@ int cmd_adamw(const json& spec) {
   ct::AdamW opt(ct::build_param_groups(named, go), ao);
 
   const int64_t steps = spec.at("steps");
-  if (grads.size() != total_numel * static_cast<size_t>(steps)) clintorch::fail("grads", "size mismatch");
+  if (grads.size() != total_numel * static_cast<size_t>(steps))
+    clintorch::fail("grads", "size mismatch");
   ct::LrScheduler scheduler(opt, schedule_options(spec.at("schedule"), steps));
   const double max_grad_norm = spec.at("max_grad_norm");
   const double grad_scale = spec.value("grad_scale", 0.0);
@@ -146,18 +151,20 @@ int cmd_adamw(const json& spec) {
     size_t off = static_cast<size_t>(s) * total_numel;
     for (auto& [name, t] : named) {
       if (t.requires_grad()) {
-        auto g = torch::empty_like(t);
+        auto g = torch::empty(t.sizes(), torch::kFloat32);
         std::memcpy(g.data_ptr<float>(), grads.data() + off, g.numel() * sizeof(float));
-        t.mutable_grad() = g;
+        t.mutable_grad() = g.to(device);
       }
       off += t.numel();
     }
-    if (max_grad_norm > 0) norms.push_back(ct::clip_grad_norm(params, max_grad_norm).item<double>());
+    if (max_grad_norm > 0)
+      norms.push_back(ct::clip_grad_norm(params, max_grad_norm).item<double>());
     lrs.push_back(scheduler.last_lr());
     if (grad_scale > 0) {
       // fp16 loss scaling: the kernel unscales, and skips the step where found_inf is 1.
       const bool inf = std::find(inf_steps.begin(), inf_steps.end(), s) != inf_steps.end();
-      opt.step(torch::full({}, grad_scale), torch::full({}, inf ? 1.0f : 0.0f));
+      opt.step(torch::full({}, grad_scale, torch::TensorOptions().device(device)),
+               torch::full({}, inf ? 1.0f : 0.0f, torch::TensorOptions().device(device)));
     } else {
       opt.step();
     }
@@ -172,7 +179,9 @@ int cmd_adamw(const json& spec) {
   out["frozen"] = frozen;
   json groups = json::array();
   for (const auto& g : opt.groups()) {
-    groups.push_back({{"name", g.name}, {"params", g.param_names}, {"initial_lr", g.initial_lr},
+    groups.push_back({{"name", g.name},
+                      {"params", g.param_names},
+                      {"initial_lr", g.initial_lr},
                       {"weight_decay", g.weight_decay}});
   }
   out["groups"] = groups;
