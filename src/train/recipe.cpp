@@ -743,11 +743,16 @@ class Loader {
     const auto dot = full.find('.');
     if (full == "extends") fail(where, "extends cannot be overridden with --set");
     if (dot == std::string::npos) {
-      std::vector<std::string> all;
-      for (const auto& k : table()) all.push_back(k.full());
+      // Suggest the full name of the key with this (or the nearest) bare name.
+      std::vector<std::string> names;
+      for (const auto& k : table()) names.push_back(k.name);
+      const std::string nearest = closest_match(full, names);
       std::string suggestion;
       for (const auto& k : table()) {
-        if (k.name == full) suggestion = " (did you mean '" + k.full() + "'?)";
+        if (!nearest.empty() && k.name == nearest) {
+          suggestion = " (did you mean '" + k.full() + "'?)";
+          break;
+        }
       }
       fail(where, "'" + full + "' is not section.key" + suggestion,
            "e.g. --set training.learning_rate=3e-5");
