@@ -4,9 +4,6 @@
 
 namespace clintorch::cli {
 
-void add_train(CLI::App& app) {
-  add_placeholder(app, "train", "Train from a YAML recipe (MLM pretraining or fine-tuning)", 7);
-}
 void add_evaluate(CLI::App& app) {
   add_placeholder(app, "evaluate", "Evaluate a model on a dataset and write metrics", 8);
 }
@@ -18,9 +15,6 @@ void add_export(CLI::App& app) {
 }
 void add_tokenize(CLI::App& app) {
   add_placeholder(app, "tokenize", "Tokenize text lines from stdin into JSONL (ids, offsets)", 3);
-}
-void add_validate(CLI::App& app) {
-  add_placeholder(app, "validate", "Check a recipe, its files and labels without training", 7);
 }
 
 }  // namespace clintorch::cli

