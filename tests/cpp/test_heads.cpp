@@ -616,3 +616,33 @@ TEST(TaskModel, EveryHeadRunsUnderBf16AutocastWithAFloat32Loss) {
     EXPECT_TRUE(model->decode(bf16, batch).defined()) << head;
   }
 }
+
+TEST(TaskModel, QuestionAnsweringDecodePicksTheBestContextSpanOrNoAnswer) {
+  HeadOptions options;
+  options.max_answer_length = 2;
+  auto head = clintorch::model::make_head("question_answering", options);
+  clintorch::model::HeadOutput out;
+  // [CLS] q q [SEP] c c c [SEP]: context = segment 1 (positions 4..7).
+  out.start_logits = torch::tensor({{5.0, 9.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0}});
+  out.end_logits = torch::tensor({{5.0, 0.0, 9.0, 0.0, 4.0, 0.0, 0.0, 2.5}});
+  const Batch batch = {{"token_type_ids", torch::tensor({{0, 0, 0, 0, 1, 1, 1, 1}})}};
+  // Best in the context: start 5 (3.0) ... end 7 is 3 tokens away (> max 2); end 5 (0.0) or 6
+  // (0.0); start 4 + end 4 = 5.0 beats start 5 + end 5/6 = 3.0.
+  EXPECT_TRUE(torch::equal(head->decode(out, batch), torch::tensor({{4, 4}}, torch::kLong)));
+  options.null_score_threshold = 0.0;  // [CLS] scores 10 > 5: no answer
+  auto v2 = clintorch::model::make_head("question_answering", options);
+  EXPECT_TRUE(torch::equal(v2->decode(out, batch), torch::tensor({{0, 0}}, torch::kLong)));
+  options.null_score_threshold = 6.0;  // 10 - 5 = 5 < 6: answer
+  auto lenient = clintorch::model::make_head("question_answering", options);
+  EXPECT_TRUE(torch::equal(lenient->decode(out, batch), torch::tensor({{4, 4}}, torch::kLong)));
+}
+
+TEST(TaskModel, SingleLabelTargetsOfTheWrongKindAreAClearError) {
+  auto model = clintorch::model::create_task_model("sequence_classification", tiny_config(),
+                                                   with_labels({"a", "b", "c"}));
+  model->eval();
+  const Batch batch = {{"input_ids", torch::randint(5, 40, {2, 5})},
+                       {"labels", torch::tensor({{0.0, 1.0, 1.0}, {1.0, 0.0, 0.0}})}};
+  const std::string e = error_of([&] { model->forward(batch); });
+  EXPECT_NE(e.find("problem_type: multi_label_classification"), std::string::npos) << e;
+}

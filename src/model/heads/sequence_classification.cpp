@@ -94,6 +94,13 @@ class SequenceClassificationHead : public TaskHead {
     const at::Tensor logits = out.logits.to(torch::kFloat32);
     const std::string& p = options_.problem_type;
     if (p == kSingle) {
+      if (labels.is_floating_point() || labels.numel() != logits.size(0)) {
+        fail("sequence_classification head",
+             "single-label targets must be (batch) class ids, got " +
+                 std::string(c10::toString(labels.scalar_type())) + " " + c10::str(labels.sizes()),
+             "for 0/1 vectors set problem_type: multi_label_classification; for scores, "
+             "regression");
+      }
       const LossParts loss = cross_entropy_parts(logits, labels.reshape({-1}), class_weights_);
       out.loss = loss.mean;
       out.loss_sum = loss.sum;
