@@ -28,13 +28,21 @@ constexpr std::array<DTypeInfo, 10> kTypes{{
     {DType::kF64, "F64", 8, c10::ScalarType::Double},
 }};
 
-const DTypeInfo& info(DType dtype) { return kTypes.at(static_cast<size_t>(dtype)); }
+const DTypeInfo& info(DType dtype) {
+  return kTypes.at(static_cast<size_t>(dtype));
+}
 
 }  // namespace
 
-size_t element_size(DType dtype) { return info(dtype).size; }
-std::string dtype_name(DType dtype) { return info(dtype).name; }
-c10::ScalarType to_scalar_type(DType dtype) { return info(dtype).scalar; }
+size_t element_size(DType dtype) {
+  return info(dtype).size;
+}
+std::string dtype_name(DType dtype) {
+  return info(dtype).name;
+}
+c10::ScalarType to_scalar_type(DType dtype) {
+  return info(dtype).scalar;
+}
 
 std::optional<DType> parse_dtype(const std::string& name) {
   for (const auto& t : kTypes) {

@@ -59,7 +59,8 @@ void write_hf_directory(const std::string& out_dir, const nlohmann::json& config
   if (options.tokenizer_dir.empty()) return;
   if (fs::equivalent(src, dir, ec)) return;  // exporting over the source: the files are there
   copy_into_dir(src / "vocab.txt", dir / "vocab.txt");
-  for (const char* optional : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+  for (const char* optional :
+       {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
     if (fs::exists(src / optional)) copy_into_dir(src / optional, dir / optional);
   }
   if (!fs::exists(dir / "tokenizer_config.json")) {
@@ -71,10 +72,10 @@ void write_hf_directory(const std::string& out_dir, const nlohmann::json& config
   }
   if (!fs::exists(dir / "special_tokens_map.json")) {
     write_json(dir / "special_tokens_map.json", {{"unk_token", "[UNK]"},
-                                                  {"sep_token", "[SEP]"},
-                                                  {"pad_token", "[PAD]"},
-                                                  {"cls_token", "[CLS]"},
-                                                  {"mask_token", "[MASK]"}});
+                                                 {"sep_token", "[SEP]"},
+                                                 {"pad_token", "[PAD]"},
+                                                 {"cls_token", "[CLS]"},
+                                                 {"mask_token", "[MASK]"}});
   }
 }
 

@@ -16,9 +16,9 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    fail(path, std::string("cannot open: ") + std::strerror(err),
-         err == ENOENT ? "check the path; a model directory holds config.json and its weights"
-                       : "");
+    fail(
+        path, std::string("cannot open: ") + std::strerror(err),
+        err == ENOENT ? "check the path; a model directory holds config.json and its weights" : "");
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

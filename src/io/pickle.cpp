@@ -15,19 +15,32 @@ ValuePtr Value::make(Kind kind) {
 
 std::string Value::kind_name() const {
   switch (kind) {
-    case Kind::kNone: return "None";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kBigInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kTuple: return "tuple";
-    case Kind::kList: return "list";
-    case Kind::kDict: return "dict";
-    case Kind::kSet: return "set";
-    case Kind::kGlobal: return "global " + module + "." + name;
-    case Kind::kObject: return "object " + module + "." + name;
-    case Kind::kExternal: return "tensor data";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kBigInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kTuple:
+      return "tuple";
+    case Kind::kList:
+      return "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kSet:
+      return "set";
+    case Kind::kGlobal:
+      return "global " + module + "." + name;
+    case Kind::kObject:
+      return "object " + module + "." + name;
+    case Kind::kExternal:
+      return "tensor data";
   }
   return "value";
 }
@@ -47,42 +60,111 @@ class Unpickler {
       op_start_ = pos_;
       const uint8_t op = u8();
       switch (op) {
-        case 0x80: u8(); break;               // PROTO
-        case 0x95: bytes(8); break;           // FRAME: a length hint only
-        case '.': return finish();            // STOP
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
-        case '0': pop(); break;               // POP
-        case '1': pop_mark(); break;          // POP_MARK
-        case '2': push(top()); break;         // DUP
-        case 'N': push(Value::make(Kind::kNone)); break;
-        case 0x88: push_bool(true); break;   // NEWTRUE
-        case 0x89: push_bool(false); break;  // NEWFALSE
-        case 'J': push_int(static_cast<int32_t>(le(4))); break;  // BININT
-        case 'K': push_int(static_cast<int64_t>(le(1))); break;  // BININT1
-        case 'M': push_int(static_cast<int64_t>(le(2))); break;  // BININT2
-        case 0x8a: long_n(le(1)); break;                        // LONG1
-        case 0x8b: long_n(le(4)); break;                        // LONG4
-        case 'G': binfloat(); break;                            // BINFLOAT
-        case 'X': push_string(le(4)); break;                    // BINUNICODE
-        case 0x8c: push_string(le(1)); break;                   // SHORT_BINUNICODE
-        case 0x8d: push_string(le(8)); break;                   // BINUNICODE8
-        case 'T': push_string(le(4)); break;                    // BINSTRING
-        case 'U': push_string(le(1)); break;                    // SHORT_BINSTRING
-        case 'B': push_string(le(4)); break;                    // BINBYTES
-        case 'C': push_string(le(1)); break;                    // SHORT_BINBYTES
-        case 0x8e: push_string(le(8)); break;                   // BINBYTES8
-        case 0x96: push_string(le(8)); break;                   // BYTEARRAY8
-        case ')': push(Value::make(Kind::kTuple)); break;       // EMPTY_TUPLE
-        case 't': push_sequence(Kind::kTuple, pop_mark()); break;  // TUPLE
-        case 0x85: tuple_n(1); break;                           // TUPLE1
-        case 0x86: tuple_n(2); break;                           // TUPLE2
-        case 0x87: tuple_n(3); break;                           // TUPLE3
-        case ']': push(Value::make(Kind::kList)); break;        // EMPTY_LIST
-        case 'l': push_sequence(Kind::kList, pop_mark()); break;  // LIST
-        case 'a': append({pop()}); break;                       // APPEND
-        case 'e': append(pop_mark()); break;                    // APPENDS
-        case '}': push(Value::make(Kind::kDict)); break;        // EMPTY_DICT
-        case 'd': {                                             // DICT
+        case 0x80:
+          u8();
+          break;  // PROTO
+        case 0x95:
+          bytes(8);
+          break;  // FRAME: a length hint only
+        case '.':
+          return finish();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case '0':
+          pop();
+          break;  // POP
+        case '1':
+          pop_mark();
+          break;  // POP_MARK
+        case '2':
+          push(top());
+          break;  // DUP
+        case 'N':
+          push(Value::make(Kind::kNone));
+          break;
+        case 0x88:
+          push_bool(true);
+          break;  // NEWTRUE
+        case 0x89:
+          push_bool(false);
+          break;  // NEWFALSE
+        case 'J':
+          push_int(static_cast<int32_t>(le(4)));
+          break;  // BININT
+        case 'K':
+          push_int(static_cast<int64_t>(le(1)));
+          break;  // BININT1
+        case 'M':
+          push_int(static_cast<int64_t>(le(2)));
+          break;  // BININT2
+        case 0x8a:
+          long_n(le(1));
+          break;  // LONG1
+        case 0x8b:
+          long_n(le(4));
+          break;  // LONG4
+        case 'G':
+          binfloat();
+          break;  // BINFLOAT
+        case 'X':
+          push_string(le(4));
+          break;  // BINUNICODE
+        case 0x8c:
+          push_string(le(1));
+          break;  // SHORT_BINUNICODE
+        case 0x8d:
+          push_string(le(8));
+          break;  // BINUNICODE8
+        case 'T':
+          push_string(le(4));
+          break;  // BINSTRING
+        case 'U':
+          push_string(le(1));
+          break;  // SHORT_BINSTRING
+        case 'B':
+          push_string(le(4));
+          break;  // BINBYTES
+        case 'C':
+          push_string(le(1));
+          break;  // SHORT_BINBYTES
+        case 0x8e:
+          push_string(le(8));
+          break;  // BINBYTES8
+        case 0x96:
+          push_string(le(8));
+          break;  // BYTEARRAY8
+        case ')':
+          push(Value::make(Kind::kTuple));
+          break;  // EMPTY_TUPLE
+        case 't':
+          push_sequence(Kind::kTuple, pop_mark());
+          break;  // TUPLE
+        case 0x85:
+          tuple_n(1);
+          break;  // TUPLE1
+        case 0x86:
+          tuple_n(2);
+          break;  // TUPLE2
+        case 0x87:
+          tuple_n(3);
+          break;  // TUPLE3
+        case ']':
+          push(Value::make(Kind::kList));
+          break;  // EMPTY_LIST
+        case 'l':
+          push_sequence(Kind::kList, pop_mark());
+          break;  // LIST
+        case 'a':
+          append({pop()});
+          break;  // APPEND
+        case 'e':
+          append(pop_mark());
+          break;  // APPENDS
+        case '}':
+          push(Value::make(Kind::kDict));
+          break;     // EMPTY_DICT
+        case 'd': {  // DICT
           auto d = Value::make(Kind::kDict);
           set_items(d, pop_mark());
           push(d);
@@ -99,16 +181,20 @@ class Unpickler {
           set_items(top(), items);
           break;
         }
-        case 0x8f: push(Value::make(Kind::kSet)); break;  // EMPTY_SET
-        case 0x90: {                                      // ADDITEMS
+        case 0x8f:
+          push(Value::make(Kind::kSet));
+          break;      // EMPTY_SET
+        case 0x90: {  // ADDITEMS
           auto items = pop_mark();
           auto set = top();
           if (set->kind != Kind::kSet) bad("ADDITEMS on a " + set->kind_name());
           set->items.insert(set->items.end(), items.begin(), items.end());
           break;
         }
-        case 0x91: push_sequence(Kind::kSet, pop_mark()); break;  // FROZENSET
-        case 'c': {                                               // GLOBAL
+        case 0x91:
+          push_sequence(Kind::kSet, pop_mark());
+          break;     // FROZENSET
+        case 'c': {  // GLOBAL
           auto g = Value::make(Kind::kGlobal);
           g->module = line();
           g->name = line();
@@ -125,7 +211,7 @@ class Unpickler {
           push(g);
           break;
         }
-        case 'R':  // REDUCE
+        case 'R':     // REDUCE
         case 0x81: {  // NEWOBJ
           auto args = pop();
           auto callable = pop();
@@ -146,11 +232,21 @@ class Unpickler {
           push(callbacks_.persistent_load(pid));
           break;
         }
-        case 'q': memo_put(le(1)); break;                    // BINPUT
-        case 'r': memo_put(le(4)); break;                    // LONG_BINPUT
-        case 0x94: memo_put(memo_.size()); break;            // MEMOIZE
-        case 'h': memo_get(le(1)); break;                    // BINGET
-        case 'j': memo_get(le(4)); break;                    // LONG_BINGET
+        case 'q':
+          memo_put(le(1));
+          break;  // BINPUT
+        case 'r':
+          memo_put(le(4));
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_put(memo_.size());
+          break;  // MEMOIZE
+        case 'h':
+          memo_get(le(1));
+          break;  // BINGET
+        case 'j':
+          memo_get(le(4));
+          break;  // LONG_BINGET
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);

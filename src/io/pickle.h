@@ -22,15 +22,16 @@ struct Value {
     kNone,
     kBool,
     kInt,     // fits in int64
-    kBigInt,  // LONG1/LONG4 that does not fit: `text` holds the little-endian two's complement bytes
+    kBigInt,  // LONG1/LONG4 that does not fit: `text` holds the little-endian two's complement
+              // bytes
     kFloat,
     kString,  // str (UTF-8) or bytes
     kTuple,
     kList,
-    kDict,    // dict or collections.OrderedDict, in insertion order
+    kDict,  // dict or collections.OrderedDict, in insertion order
     kSet,
-    kGlobal,  // a name `module`.`name` (GLOBAL / STACK_GLOBAL)
-    kObject,  // the result of REDUCE/NEWOBJ on a global the caller did not interpret
+    kGlobal,    // a name `module`.`name` (GLOBAL / STACK_GLOBAL)
+    kObject,    // the result of REDUCE/NEWOBJ on a global the caller did not interpret
     kExternal,  // a value the caller made (a storage, a tensor): `integer` indexes its table
   };
   Kind kind = Kind::kNone;
@@ -58,8 +59,7 @@ struct Callbacks {
   std::function<ValuePtr(const ValuePtr& pid)> persistent_load;
   // REDUCE/NEWOBJ of the global `module.name` with `args`: returns the result, or nullptr to get a
   // generic kObject. collections.OrderedDict is built in (an empty kDict).
-  std::function<ValuePtr(const std::string& module, const std::string& name,
-                         const ValuePtr& args)>
+  std::function<ValuePtr(const std::string& module, const std::string& name, const ValuePtr& args)>
       reduce;
 };
 

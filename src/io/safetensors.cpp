@@ -47,8 +47,9 @@ std::vector<TensorEntry> read_safetensors(const std::shared_ptr<const MappedFile
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | file->data()[i];
   if (header_len > size - 8) {
-    fail(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                   std::to_string(size) + " bytes)",
+    fail(path,
+         "header length " + std::to_string(header_len) + " runs past the end of the file (" +
+             std::to_string(size) + " bytes)",
          kCorruptHint);
   }
   if (header_len > kMaxHeaderBytes) {
@@ -115,19 +116,22 @@ std::vector<TensorEntry> read_safetensors(const std::shared_ptr<const MappedFile
     const uint64_t begin = as_u64(offsets[0], where, "data_offsets[0]");
     const uint64_t end = as_u64(offsets[1], where, "data_offsets[1]");
     if (begin > end) {
-      fail(where, "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                      "] run backwards", kCorruptHint);
+      fail(
+          where,
+          "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] run backwards",
+          kCorruptHint);
     }
     if (end > data_size) {
-      fail(where, "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                      "] lie outside the data section (" + std::to_string(data_size) + " bytes)",
+      fail(where,
+           "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+               "] lie outside the data section (" + std::to_string(data_size) + " bytes)",
            kCorruptHint);
     }
     const size_t nbytes = checked_mul(numel, element_size(e.dtype), where, "the byte size");
     if (end - begin != nbytes) {
-      fail(where, "shape " + e.shape_string() + " of " + dtype + " needs " +
-                      std::to_string(nbytes) + " bytes but data_offsets span " +
-                      std::to_string(end - begin),
+      fail(where,
+           "shape " + e.shape_string() + " of " + dtype + " needs " + std::to_string(nbytes) +
+               " bytes but data_offsets span " + std::to_string(end - begin),
            kCorruptHint);
     }
     e.file_offset = data_start + begin;
@@ -149,21 +153,24 @@ std::vector<TensorEntry> read_safetensors(const std::shared_ptr<const MappedFile
     const auto [begin, end] = spans[i];
     if (begin == end) continue;  // an empty tensor occupies no bytes
     if (begin < cursor) {
-      fail(path, "tensor '" + entries[i].name + "' (bytes " + std::to_string(begin) + "-" +
-                     std::to_string(end) + ") overlaps tensor '" + *previous + "'",
+      fail(path,
+           "tensor '" + entries[i].name + "' (bytes " + std::to_string(begin) + "-" +
+               std::to_string(end) + ") overlaps tensor '" + *previous + "'",
            kCorruptHint);
     }
     if (begin > cursor) {
-      fail(path, "tensor '" + entries[i].name + "' starts at byte " + std::to_string(begin) +
-                     " of the data section, leaving a hole after byte " + std::to_string(cursor),
+      fail(path,
+           "tensor '" + entries[i].name + "' starts at byte " + std::to_string(begin) +
+               " of the data section, leaving a hole after byte " + std::to_string(cursor),
            kCorruptHint);
     }
     cursor = end;
     previous = &entries[i].name;
   }
   if (cursor != data_size) {
-    fail(path, "the data section has " + std::to_string(data_size) + " bytes but the tensors use " +
-                   std::to_string(cursor),
+    fail(path,
+         "the data section has " + std::to_string(data_size) + " bytes but the tensors use " +
+             std::to_string(cursor),
          kCorruptHint);
   }
   std::vector<TensorEntry> sorted;
@@ -206,7 +213,8 @@ void write_safetensors(const std::string& path,
     }
   };
   uint8_t len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
   write(len, 8);
   write(text.data(), text.size());
   for (const auto& [name, t] : tensors) {

@@ -15,7 +15,8 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // "[a, b, c, ... (N more)]" for messages.
@@ -40,8 +41,8 @@ std::map<std::string, std::string> match_keys(const std::vector<std::string>& ch
   const std::string prefix = options.base_prefix.empty() ? "" : options.base_prefix + ".";
   const std::set<std::string> targets(target_names.begin(), target_names.end());
   auto has_prefix = [&](const std::string& k) { return !prefix.empty() && starts_with(k, prefix); };
-  const bool checkpoint_prefixed = std::any_of(
-      checkpoint_keys.begin(), checkpoint_keys.end(), [&](const auto& k) { return has_prefix(k); });
+  const bool checkpoint_prefixed = std::any_of(checkpoint_keys.begin(), checkpoint_keys.end(),
+                                               [&](const auto& k) { return has_prefix(k); });
   const bool targets_prefixed = std::any_of(target_names.begin(), target_names.end(),
                                             [&](const auto& k) { return has_prefix(k); });
 
@@ -60,9 +61,9 @@ std::map<std::string, std::string> match_keys(const std::vector<std::string>& ch
       continue;
     }
     const std::string bare = has_prefix(name) ? name.substr(prefix.size()) : name;
-    const bool ignored = std::any_of(
-        options.ignore_unexpected.begin(), options.ignore_unexpected.end(),
-        [&](const std::string& pattern) { return bare == pattern || name == pattern; });
+    const bool ignored =
+        std::any_of(options.ignore_unexpected.begin(), options.ignore_unexpected.end(),
+                    [&](const std::string& pattern) { return bare == pattern || name == pattern; });
     if (!ignored) unexpected.push_back(key);
   }
   if (report) {
@@ -97,9 +98,10 @@ LoadReport load_into(const TensorStore& store, const NamedTensors& targets,
     if (it == matched.end()) continue;
     const TensorEntry& e = store.at(it->second);
     if (e.shape != tensor.sizes().vec()) {
-      fail(e.path, "tensor '" + e.name + "' has shape " + e.shape_string() + " but " +
-                       options.model_name + " expects " + shape_to_string(tensor.sizes().vec()) +
-                       (name == e.name ? "" : " for " + name),
+      fail(e.path,
+           "tensor '" + e.name + "' has shape " + e.shape_string() + " but " + options.model_name +
+               " expects " + shape_to_string(tensor.sizes().vec()) +
+               (name == e.name ? "" : " for " + name),
            "config.json does not describe this checkpoint (wrong config.json, or weights of "
            "another model size)");
     }

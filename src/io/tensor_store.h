@@ -20,10 +20,10 @@ namespace clintorch::io {
 
 // One tensor of a checkpoint: where its bytes are and how to read them.
 struct TensorEntry {
-  std::string name;              // key exactly as stored in the file
-  DType dtype = DType::kF32;     // element type as stored
-  std::vector<int64_t> shape;    // e.g. (vocab, hidden)
-  std::vector<int64_t> strides;  // in elements; row-major contiguous except in some .bin files
+  std::string name;               // key exactly as stored in the file
+  DType dtype = DType::kF32;      // element type as stored
+  std::vector<int64_t> shape;     // e.g. (vocab, hidden)
+  std::vector<int64_t> strides;   // in elements; row-major contiguous except in some .bin files
   const uint8_t* data = nullptr;  // the first element; nullptr when the tensor has no elements
   size_t span_bytes = 0;          // bytes from `data` that hold every element
   std::string path;               // file the tensor comes from (for messages)

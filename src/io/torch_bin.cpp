@@ -23,8 +23,8 @@ constexpr int kStorageTag = 1;
 constexpr int kTensorTag = 2;
 
 // The legacy format's magic number 0x1950a86a20f9469cfc6c, as pickled: PROTO 2, LONG1 10 bytes.
-constexpr uint8_t kLegacyPrefix[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                     0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr uint8_t kLegacyPrefix[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                     0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr uint8_t kZipPrefix[] = {'P', 'K', 0x03, 0x04};
 
 const char* kHint =
@@ -36,11 +36,11 @@ const char* kHint =
 std::optional<DType> storage_dtype(const std::string& module, const std::string& name) {
   if (module != "torch") return std::nullopt;
   static const std::map<std::string, DType> kTypes = {
-      {"FloatStorage", DType::kF32},  {"HalfStorage", DType::kF16},
+      {"FloatStorage", DType::kF32},     {"HalfStorage", DType::kF16},
       {"BFloat16Storage", DType::kBF16}, {"DoubleStorage", DType::kF64},
-      {"LongStorage", DType::kI64},   {"IntStorage", DType::kI32},
-      {"ShortStorage", DType::kI16},  {"CharStorage", DType::kI8},
-      {"ByteStorage", DType::kU8},    {"BoolStorage", DType::kBool}};
+      {"LongStorage", DType::kI64},      {"IntStorage", DType::kI32},
+      {"ShortStorage", DType::kI16},     {"CharStorage", DType::kI8},
+      {"ByteStorage", DType::kU8},       {"BoolStorage", DType::kBool}};
   auto it = kTypes.find(name);
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
@@ -205,9 +205,12 @@ std::vector<TensorEntry> make_entries(const std::shared_ptr<const MappedFile>& f
     if (it == bytes.end()) fail(where, "its storage '" + s.key + "' is missing", kHint);
     const StorageBytes& b = it->second;
     const size_t esize = element_size(s.dtype);
-    if (static_cast<size_t>(s.elem_offset + s.numel) * esize > b.nbytes) {
-      fail(where, "storage '" + s.key + "' holds " + std::to_string(b.nbytes) + " bytes, fewer than " +
-                      std::to_string((s.elem_offset + s.numel) * esize) + " declared",
+    // In 128 bits: sizes come from the file and may be absurd.
+    const __int128 declared = (static_cast<__int128>(s.elem_offset) + s.numel) * esize;
+    if (declared > static_cast<__int128>(b.nbytes)) {
+      fail(where,
+           "storage '" + s.key + "' holds " + std::to_string(b.nbytes) +
+               " bytes, fewer than its declared " + std::to_string(s.numel) + " elements",
            kHint);
     }
     TensorEntry e;
@@ -225,8 +228,9 @@ std::vector<TensorEntry> make_entries(const std::shared_ptr<const MappedFile>& f
     }
     if (!empty) {
       if (static_cast<__int128>(t.offset) + last >= s.numel) {
-        fail(where, "shape " + e.shape_string() + " with offset " + std::to_string(t.offset) +
-                        " reaches past its storage of " + std::to_string(s.numel) + " elements",
+        fail(where,
+             "shape " + e.shape_string() + " with offset " + std::to_string(t.offset) +
+                 " reaches past its storage of " + std::to_string(s.numel) + " elements",
              kHint);
       }
       const size_t first_byte = static_cast<size_t>(s.elem_offset + t.offset) * esize;
@@ -295,8 +299,8 @@ std::vector<TensorEntry> read_zip(const std::shared_ptr<const MappedFile>& file)
       if (header > file->size() || file->size() - header < 30) {
         fail(path, "record " + record + " lies outside the file", kHint);
       }
-      const uint16_t method = static_cast<uint16_t>(file->data()[header + 8] |
-                                                    (file->data()[header + 9] << 8));
+      const uint16_t method =
+          static_cast<uint16_t>(file->data()[header + 8] | (file->data()[header + 9] << 8));
       if (method == 0) {  // stored: point into the mapping
         b.file_offset = zip.getRecordOffset(record);
         if (b.file_offset > file->size() || file->size() - b.file_offset < b.nbytes) {
@@ -314,8 +318,8 @@ std::vector<TensorEntry> read_zip(const std::shared_ptr<const MappedFile>& file)
     }
     return make_entries(file, root, reader, bytes);
   } catch (const c10::Error& e) {
-    fail(path, "not a readable torch.save zip archive (" + first_line(e.what_without_backtrace()) +
-                   ")",
+    fail(path,
+         "not a readable torch.save zip archive (" + first_line(e.what_without_backtrace()) + ")",
          kHint);
   }
 }
@@ -354,7 +358,8 @@ std::vector<TensorEntry> read_legacy(const std::shared_ptr<const MappedFile>& fi
     if (!key->is_string()) fail(path, "a storage key is not a string", kHint);
     auto type = root_types.find(key->text);
     if (type == root_types.end()) fail(path, "storage '" + key->text + "' is never used", kHint);
-    if (size - pos < 8) fail(path, "the file ends before storage '" + key->text + "' (truncated)", kHint);
+    if (size - pos < 8)
+      fail(path, "the file ends before storage '" + key->text + "' (truncated)", kHint);
     uint64_t numel = 0;
     for (int i = 7; i >= 0; --i) numel = (numel << 8) | data[pos + i];
     pos += 8;
@@ -375,7 +380,8 @@ std::vector<TensorEntry> read_legacy(const std::shared_ptr<const MappedFile>& fi
 }  // namespace
 
 bool looks_like_torch_save(const MappedFile& file) {
-  if (file.size() >= sizeof kZipPrefix && std::memcmp(file.data(), kZipPrefix, sizeof kZipPrefix) == 0) {
+  if (file.size() >= sizeof kZipPrefix &&
+      std::memcmp(file.data(), kZipPrefix, sizeof kZipPrefix) == 0) {
     return true;
   }
   return file.size() >= sizeof kLegacyPrefix &&

@@ -17,10 +17,10 @@ AttentionMask AttentionMask::from_padding_mask(const at::Tensor& attention_mask,
   AttentionMask m;
   if (!attention_mask.defined()) return m;
   const at::Tensor keep = attention_mask.to(torch::kBool);  // (batch, seq)
-  if (keep.all().item<bool>()) return m;  // no padding: the fused kernels need no mask
+  if (keep.all().item<bool>()) return m;    // no padding: the fused kernels need no mask
   m.keep = keep.unsqueeze(1).unsqueeze(2);  // (batch, 1, 1, seq)
   // transformers' eager mask: 0 where attended, the dtype's most negative value where padded.
-  const double min_value = dtype == torch::kFloat64 ? std::numeric_limits<double>::lowest()
+  const double min_value = dtype == torch::kFloat64   ? std::numeric_limits<double>::lowest()
                            : dtype == torch::kFloat16 ? -65504.0
                            : dtype == torch::kBFloat16
                                ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
@@ -37,8 +37,8 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
   word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
   position_embeddings = register_module(
       "position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
-  token_type_embeddings = register_module(
-      "token_type_embeddings", torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
+  token_type_embeddings = register_module("token_type_embeddings",
+                                          torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
   LayerNorm = register_module(
       "LayerNorm",
       torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
@@ -210,8 +210,9 @@ void check_ids(const at::Tensor& ids, const char* what, int64_t limit, const cha
   const auto [lo, hi] = torch::aminmax(ids);
   const int64_t min = lo.item<int64_t>(), max = hi.item<int64_t>();
   if (min < 0 || max >= limit) {
-    fail("BertModel.forward", std::string(what) + " range from " + std::to_string(min) + " to " +
-                                  std::to_string(max) + ", outside 0.." + std::to_string(limit - 1),
+    fail("BertModel.forward",
+         std::string(what) + " range from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", outside 0.." + std::to_string(limit - 1),
          std::string("config.json ") + field + " is " + std::to_string(limit) +
              "; the tokenizer and the model do not belong together");
   }
@@ -255,8 +256,9 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids,
   at::Tensor hidden = embeddings->forward(input_ids, types);  // (batch, seq, hidden)
   const AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden.scalar_type());
   if (options.output_hidden_states) out.hidden_states.push_back(hidden);
-  hidden = encoder->forward(hidden, mask, options.output_hidden_states ? &out.hidden_states : nullptr,
-                            options.output_attentions ? &out.attentions : nullptr);
+  hidden =
+      encoder->forward(hidden, mask, options.output_hidden_states ? &out.hidden_states : nullptr,
+                       options.output_attentions ? &out.attentions : nullptr);
   out.last_hidden_state = hidden;
   if (has_pooler()) out.pooler_output = pooler->forward(hidden);
   return out;

@@ -126,7 +126,8 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
   }
   require("is_decoder", false, "only the bidirectional encoder is supported");
   require("add_cross_attention", false, "cross-attention (encoder-decoder BERT) is not supported");
-  if (auto it = j.find("embedding_size"); it != j.end() && *it != j.value("hidden_size", json(768))) {
+  if (auto it = j.find("embedding_size");
+      it != j.end() && *it != j.value("hidden_size", json(768))) {
     fail(where, "embedding_size: " + it->dump() + " differs from hidden_size",
          "factorised embeddings belong to ALBERT, not BERT");
   }
@@ -136,13 +137,15 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
 
 BertConfig BertConfig::load(const std::string& path) {
   std::string file = path;
-  if (std::filesystem::is_directory(path)) file = (std::filesystem::path(path) / "config.json").string();
+  if (std::filesystem::is_directory(path))
+    file = (std::filesystem::path(path) / "config.json").string();
   std::ifstream in(file);
   if (!in) {
-    fail(file, "cannot open", std::filesystem::exists(file)
-                                  ? "check the file's permissions"
-                                  : "a HuggingFace model directory holds config.json beside its "
-                                    "weights; download the whole model");
+    fail(file, "cannot open",
+         std::filesystem::exists(file)
+             ? "check the file's permissions"
+             : "a HuggingFace model directory holds config.json beside its "
+               "weights; download the whole model");
   }
   json j;
   try {
@@ -164,7 +167,8 @@ void BertConfig::validate(const std::string& where) const {
   positive("max_position_embeddings", max_position_embeddings);
   positive("type_vocab_size", type_vocab_size);
   if (num_hidden_layers < 0) {
-    fail(where, "num_hidden_layers: " + std::to_string(num_hidden_layers) + " must not be negative");
+    fail(where,
+         "num_hidden_layers: " + std::to_string(num_hidden_layers) + " must not be negative");
   }
   if (hidden_size % num_attention_heads != 0) {
     fail(where, "hidden_size: " + std::to_string(hidden_size) + " is not a multiple of " +
@@ -172,7 +176,8 @@ void BertConfig::validate(const std::string& where) const {
   }
   const auto& acts = supported_activations();
   if (std::find(acts.begin(), acts.end(), hidden_act) == acts.end()) {
-    fail(where, "hidden_act: '" + hidden_act + "' is not supported" + did_you_mean(hidden_act, acts),
+    fail(where,
+         "hidden_act: '" + hidden_act + "' is not supported" + did_you_mean(hidden_act, acts),
          "supported: " + join(acts));
   }
   auto probability = [&](const char* key, double p) {
@@ -190,8 +195,8 @@ void BertConfig::validate(const std::string& where) const {
          "only \"absolute\" position embeddings are supported");
   }
   if (pad_token_id && (*pad_token_id < 0 || *pad_token_id >= vocab_size)) {
-    fail(where, "pad_token_id: " + std::to_string(*pad_token_id) + " is outside the vocabulary (0.." +
-                    std::to_string(vocab_size - 1) + ")");
+    fail(where, "pad_token_id: " + std::to_string(*pad_token_id) +
+                    " is outside the vocabulary (0.." + std::to_string(vocab_size - 1) + ")");
   }
 }
 

@@ -23,8 +23,9 @@ BertCheckpoint BertCheckpoint::open(const std::string& dir) {
     if (!ckpt.weights.contains(key)) continue;
     const io::TensorEntry& e = ckpt.weights.at(key);
     if (e.shape.size() != 2 || e.shape[0] != ckpt.config.vocab_size) {
-      fail(e.path, "tensor '" + key + "' has shape " + e.shape_string() + " but config.json has " +
-                       "vocab_size " + std::to_string(ckpt.config.vocab_size),
+      fail(e.path,
+           "tensor '" + key + "' has shape " + e.shape_string() + " but config.json has " +
+               "vocab_size " + std::to_string(ckpt.config.vocab_size),
            "the weights and config.json come from different models, or the vocabulary was "
            "resized without updating config.json");
     }
@@ -33,8 +34,9 @@ BertCheckpoint BertCheckpoint::open(const std::string& dir) {
   if (fs::exists(vocab)) {
     const int64_t tokens = io::count_vocab_tokens(vocab.string());
     if (tokens > ckpt.config.vocab_size) {
-      fail(vocab.string(), "has " + std::to_string(tokens) + " tokens but the model's embeddings " +
-                               "have " + std::to_string(ckpt.config.vocab_size) + " rows",
+      fail(vocab.string(),
+           "has " + std::to_string(tokens) + " tokens but the model's embeddings " + "have " +
+               std::to_string(ckpt.config.vocab_size) + " rows",
            "token ids past the embedding matrix cannot be looked up: the vocabulary belongs to "
            "another model (a smaller vocab.txt than the embeddings is fine)");
     }
@@ -57,10 +59,8 @@ PretrainedBert load_pretrained_bert(const std::string& dir, const PretrainedOpti
   BertCheckpoint ckpt = BertCheckpoint::open(dir);
   PretrainedBert out;
   out.config = ckpt.config;
-  {
-    // Initialise on the CPU then move: the randomly initialised values are overwritten next.
-    out.model = BertModel(ckpt.config, options.add_pooling_layer);
-  }
+  // Built (and initialised) on the CPU, then moved; the checkpoint overwrites what it holds.
+  out.model = BertModel(ckpt.config, options.add_pooling_layer);
   if (options.device != c10::Device(c10::DeviceType::CPU)) out.model->to(options.device);
   io::LoadOptions load;
   load.strict = options.strict;

@@ -4,7 +4,8 @@
 //   auto bert = clintorch::model::load_pretrained_bert("models/Bio_ClinicalBERT");
 //   bert.model->eval();
 //   auto out = bert.model->forward(ids, mask);
-//   clintorch::model::save_pretrained("out/export", bert.config, bert.model, "models/Bio_ClinicalBERT");
+//   clintorch::model::save_pretrained("out/export", bert.config, bert.model,
+//   "models/Bio_ClinicalBERT");
 //
 // Heads (model/heads/) load their own weights from the same checkpoint: open it with
 // BertCheckpoint::open, pass encoder_tensors(model, "bert.") plus the head's HF-named parameters to

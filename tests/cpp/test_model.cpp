@@ -2,8 +2,8 @@
 // legacy names, missing/unexpected, strict), errors for shape and vocabulary mismatches, input
 // checks, autocast, embedding resizing. Numerical parity with transformers is tested in
 // tests/python/test_model_parity.py.
-#include <gtest/gtest.h>
 #include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -81,13 +81,14 @@ TEST(BertModel, ParametersCarryTransformersNames) {
         "embeddings.LayerNorm.bias", "encoder.layer.0.attention.self.query.weight",
         "encoder.layer.0.attention.self.key.bias", "encoder.layer.1.attention.self.value.weight",
         "encoder.layer.1.attention.output.dense.weight",
-        "encoder.layer.1.attention.output.LayerNorm.bias", "encoder.layer.0.intermediate.dense.weight",
-        "encoder.layer.0.output.dense.bias", "encoder.layer.0.output.LayerNorm.weight",
-        "pooler.dense.weight", "pooler.dense.bias"}) {
+        "encoder.layer.1.attention.output.LayerNorm.bias",
+        "encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.output.dense.bias",
+        "encoder.layer.0.output.LayerNorm.weight", "pooler.dense.weight", "pooler.dense.bias"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
   BertModel no_pooler(c, /*add_pooling_layer=*/false);
-  for (const auto& p : no_pooler->named_parameters()) EXPECT_EQ(p.key().rfind("pooler", 0), std::string::npos);
+  for (const auto& p : no_pooler->named_parameters())
+    EXPECT_EQ(p.key().rfind("pooler", 0), std::string::npos);
   // transformers' initialisation: LayerNorm 1/0, biases 0, padding row 0.
   EXPECT_TRUE(torch::all(model->embeddings->LayerNorm->weight == 1).item<bool>());
   EXPECT_TRUE(torch::all(model->pooler->dense->bias == 0).item<bool>());
@@ -125,18 +126,22 @@ TEST(BertModel, BadInputsAreErrors) {
   const BertConfig c = tiny_config();
   BertModel model(c);
   torch::NoGradGuard no_grad;
-  EXPECT_NE(error_of([&] { model->forward(torch::full({1, 3}, 50, torch::kLong)); })
-                .find("outside 0..49"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { model->forward(torch::ones({1, 33}, torch::kLong)); })
-                .find("max_position_embeddings"),
+  EXPECT_NE(error_of([&] {
+              model->forward(torch::full({1, 3}, 50, torch::kLong));
+            }).find("outside 0..49"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
-              model->forward(torch::ones({1, 3}, torch::kLong), {}, torch::full({1, 3}, 2, torch::kLong));
-            }).find("token_type_ids"),
+              model->forward(torch::ones({1, 33}, torch::kLong));
+            }).find("max_position_embeddings"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { model->forward(torch::ones({1, 3}, torch::kLong), torch::ones({1, 4})); })
-                .find("attention_mask"),
+  EXPECT_NE(
+      error_of([&] {
+        model->forward(torch::ones({1, 3}, torch::kLong), {}, torch::full({1, 3}, 2, torch::kLong));
+      }).find("token_type_ids"),
+      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              model->forward(torch::ones({1, 3}, torch::kLong), torch::ones({1, 4}));
+            }).find("attention_mask"),
             std::string::npos);
   EXPECT_NE(error_of([&] { model->forward(torch::ones({3}, torch::kLong)); }).find("(batch, seq)"),
             std::string::npos);
@@ -188,20 +193,21 @@ TEST(KeyMatching, PrefixesLegacyNamesAndIgnoredBuffers) {
             "encoder.layer.3.output.LayerNorm.bias");
   EXPECT_EQ(clintorch::io::normalize_key("cls.predictions.bias"), "cls.predictions.bias");
 
-  const std::vector<std::string> bare = {"embeddings.word_embeddings.weight", "pooler.dense.weight"};
+  const std::vector<std::string> bare = {"embeddings.word_embeddings.weight",
+                                         "pooler.dense.weight"};
   // A task checkpoint into the bare encoder: prefix stripped, head keys unexpected.
   LoadReport r;
-  auto m = clintorch::io::match_keys({"bert.embeddings.word_embeddings.weight",
-                                      "bert.pooler.dense.weight", "cls.predictions.bias",
-                                      "bert.embeddings.position_ids"},
-                                     bare, LoadOptions{}, &r);
+  auto m = clintorch::io::match_keys(
+      {"bert.embeddings.word_embeddings.weight", "bert.pooler.dense.weight", "cls.predictions.bias",
+       "bert.embeddings.position_ids"},
+      bare, LoadOptions{}, &r);
   EXPECT_EQ(m.at("pooler.dense.weight"), "bert.pooler.dense.weight");
   EXPECT_EQ(r.unexpected, std::vector<std::string>{"cls.predictions.bias"});
   EXPECT_TRUE(r.missing.empty());
   // A base checkpoint into a task model: prefix added, the head is missing.
-  m = clintorch::io::match_keys({"embeddings.word_embeddings.LayerNorm.gamma"},
-                                {"bert.embeddings.word_embeddings.LayerNorm.weight", "classifier.weight"},
-                                LoadOptions{}, &r);
+  m = clintorch::io::match_keys(
+      {"embeddings.word_embeddings.LayerNorm.gamma"},
+      {"bert.embeddings.word_embeddings.LayerNorm.weight", "classifier.weight"}, LoadOptions{}, &r);
   EXPECT_EQ(m.at("bert.embeddings.word_embeddings.LayerNorm.weight"),
             "embeddings.word_embeddings.LayerNorm.gamma");
   EXPECT_EQ(r.missing, std::vector<std::string>{"classifier.weight"});
@@ -212,7 +218,8 @@ TEST(Checkpoint, LoadsOurOwnExportWithEitherKeyStyle) {
   const BertConfig c = tiny_config();
   BertModel source(c);
   for (const std::string prefix : {"", "bert."}) {
-    const fs::path dir = write_model_dir("keys" + std::to_string(prefix.size()), c, source, prefix, 50);
+    const fs::path dir =
+        write_model_dir("keys" + std::to_string(prefix.size()), c, source, prefix, 50);
     clintorch::model::PretrainedOptions opts;
     opts.strict = true;
     auto loaded = clintorch::model::load_pretrained_bert(dir.string(), opts);
@@ -237,7 +244,8 @@ TEST(Checkpoint, StrictModeListsUnexpectedKeys) {
   clintorch::io::write_safetensors((dir / "model.safetensors").string(), tensors);
   clintorch::model::PretrainedOptions opts;
   opts.strict = true;
-  const std::string msg = error_of([&] { clintorch::model::load_pretrained_bert(dir.string(), opts); });
+  const std::string msg =
+      error_of([&] { clintorch::model::load_pretrained_bert(dir.string(), opts); });
   EXPECT_NE(msg.find("unexpected keys: [cls.predictions.bias]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
   opts.strict = false;
@@ -253,8 +261,7 @@ TEST(Checkpoint, ShapeMismatchNamesFileAndTensorAndWritesNothing) {
   BertConfig wrong = c;
   wrong.intermediate_size = 20;  // config.json no longer describes the weights
   std::ofstream(dir / "config.json") << wrong.to_json().dump();
-  const std::string msg =
-      error_of([&] { clintorch::model::load_pretrained_bert(dir.string()); });
+  const std::string msg = error_of([&] { clintorch::model::load_pretrained_bert(dir.string()); });
   EXPECT_NE(msg.find((dir / "model.safetensors").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("'encoder.layer.0.intermediate.dense.weight'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("[24, 16]"), std::string::npos) << msg;
@@ -297,7 +304,8 @@ TEST(Checkpoint, VocabularySizeMismatchesAreNamed) {
 
 TEST(Checkpoint, MissingFilesAreNamed) {
   const fs::path dir = temp_dir("missing");
-  std::string msg = error_of([&] { clintorch::model::load_pretrained_bert((dir / "nope").string()); });
+  std::string msg =
+      error_of([&] { clintorch::model::load_pretrained_bert((dir / "nope").string()); });
   EXPECT_NE(msg.find("nope"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no such directory"), std::string::npos) << msg;
   msg = error_of([&] { clintorch::model::load_pretrained_bert(dir.string()); });
@@ -325,6 +333,33 @@ TEST(BertModel, RunsOnCudaWhenPresent) {
   {
     clintorch::model::AutocastScope scope(torch::kCUDA);
     const auto bf16 = model->forward(ids.cuda(), mask.cuda());
-    EXPECT_TRUE(torch::allclose(bf16.last_hidden_state.to(torch::kFloat).cpu(), cpu.last_hidden_state, 0.1, 0.1));
+    EXPECT_TRUE(torch::allclose(bf16.last_hidden_state.to(torch::kFloat).cpu(),
+                                cpu.last_hidden_state, 0.1, 0.1));
+  }
+}
+
+TEST(BertModel, TrainsWithDropoutAndKeepsThePaddingRowFrozen) {
+  const BertConfig c = tiny_config();
+  BertModel model(c);
+  model->train();
+  const at::Tensor ids = torch::tensor({{2, 5, 7, 0, 0}, {2, 9, 4, 11, 3}}, torch::kLong);
+  const at::Tensor mask = (ids != 0).to(torch::kLong);
+  for (const bool attentions : {false, true}) {
+    model->zero_grad();
+    clintorch::model::ForwardOptions opts;
+    opts.output_attentions = attentions;
+    const auto a = model->forward(ids, mask, {}, opts);
+    const auto b = model->forward(ids, mask, {}, opts);
+    EXPECT_FALSE(torch::equal(a.last_hidden_state, b.last_hidden_state)) << "dropout is off";
+    (a.last_hidden_state.sum() + a.pooler_output.sum()).backward();
+    const at::Tensor grad = model->word_embeddings()->weight.grad();
+    ASSERT_TRUE(grad.defined());
+    EXPECT_EQ(grad[0].abs().sum().item<float>(), 0.0f) << "padding_idx row received a gradient";
+    EXPECT_GT(grad[5].abs().sum().item<float>(), 0.0f);
+    EXPECT_TRUE(model->encoder->layer->at<clintorch::model::BertLayerImpl>(1)
+                    .attention->self->query->weight.grad()
+                    .abs()
+                    .sum()
+                    .item<float>() > 0);
   }
 }

@@ -87,7 +87,8 @@ TEST(BertConfig, EmptyObjectGivesBertBaseDefaults) {
 }
 
 TEST(BertConfig, UnsupportedValuesNameTheField) {
-  expect_config_error({{"hidden_act", "gelu_neww"}}, {"hidden_act", "gelu_neww", "did you mean 'gelu_new'"});
+  expect_config_error({{"hidden_act", "gelu_neww"}},
+                      {"hidden_act", "gelu_neww", "did you mean 'gelu_new'"});
   expect_config_error({{"hidden_act", "mish"}}, {"hidden_act", "supported: gelu"});
   expect_config_error({{"position_embedding_type", "relative_key"}},
                       {"position_embedding_type", "relative_key"});
@@ -112,8 +113,8 @@ TEST(BertConfig, WrongTypesNameTheFieldAndValue) {
 }
 
 TEST(BertConfig, LoadNamesTheFile) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("clintorch_cfg_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("clintorch_cfg_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   try {
     BertConfig::load(dir.string());

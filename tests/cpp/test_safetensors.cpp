@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "io/safetensors.h"
 #include "io/tensor_store.h"
@@ -19,8 +20,8 @@ namespace {
 
 // A fresh directory per test under the system temp dir.
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("clintorch_st_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("clintorch_st_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -116,7 +117,8 @@ TEST(Safetensors, CopyIntoConvertsDtypeAndChecksShape) {
 }
 
 TEST(SafetensorsCorrupt, MissingFile) {
-  expect_error("/nonexistent/dir/model.safetensors", {"/nonexistent/dir/model.safetensors", "cannot open"});
+  expect_error("/nonexistent/dir/model.safetensors",
+               {"/nonexistent/dir/model.safetensors", "cannot open"});
 }
 
 TEST(SafetensorsCorrupt, EmptyAndTooShortFiles) {
@@ -130,7 +132,8 @@ TEST(SafetensorsCorrupt, EmptyAndTooShortFiles) {
 
 TEST(SafetensorsCorrupt, HeaderLengthPastEndOfFile) {
   const auto dir = temp_dir("hdrlen");
-  std::string bytes = make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "abcd");
+  std::string bytes =
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "abcd");
   bytes[0] = static_cast<char>(0xff);  // length now 255+..., beyond the file
   bytes[3] = 0x10;
   write_bytes(dir / "m.safetensors", bytes);
@@ -179,13 +182,13 @@ TEST(SafetensorsCorrupt, OverlappingOffsets) {
 
 TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
   const auto dir = temp_dir("range");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "outside the data section"});
-  write_bytes(dir / "n.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "n.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", std::string(8, 'x')));
   expect_error(dir / "n.safetensors", {"n.safetensors", "'a'", "backwards"});
   write_bytes(dir / "o.safetensors",
               make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", ""));
@@ -195,27 +198,28 @@ TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
 
 TEST(SafetensorsCorrupt, ShapeDoesNotMatchByteSpan) {
   const auto dir = temp_dir("span");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "needs 12 bytes", "span 8"});
   // An element count that overflows must not wrap around.
   write_bytes(dir / "n.safetensors",
               make_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],)"
-                        R"("data_offsets":[0,0]}})", ""));
+                        R"("data_offsets":[0,0]}})",
+                        ""));
   expect_error(dir / "n.safetensors", {"n.safetensors", "'a'", "overflows"});
   fs::remove_all(dir);
 }
 
 TEST(SafetensorsCorrupt, HoleOrTrailingBytesInDataSection) {
   const auto dir = temp_dir("hole");
-  write_bytes(dir / "m.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "m.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", std::string(8, 'x')));
   expect_error(dir / "m.safetensors", {"m.safetensors", "'a'", "hole"});
-  write_bytes(dir / "n.safetensors",
-              make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                        std::string(8, 'x')));
+  write_bytes(
+      dir / "n.safetensors",
+      make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(8, 'x')));
   expect_error(dir / "n.safetensors", {"n.safetensors", "data section has 8 bytes"});
   fs::remove_all(dir);
 }
@@ -235,10 +239,10 @@ TEST(SafetensorsShards, IndexIsReadAndCheckedAgainstShards) {
                                    {{"a", torch::ones({2})}});
   clintorch::io::write_safetensors((dir / "model-00002-of-00002.safetensors").string(),
                                    {{"b", torch::zeros({3})}});
-  nlohmann::json index = {{"metadata", {{"total_size", 20}}},
-                          {"weight_map",
-                           {{"a", "model-00001-of-00002.safetensors"},
-                            {"b", "model-00002-of-00002.safetensors"}}}};
+  nlohmann::json index = {
+      {"metadata", {{"total_size", 20}}},
+      {"weight_map",
+       {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
   const auto store = TensorStore::open((dir / "model.safetensors.index.json").string());
   EXPECT_EQ(store.size(), 2u);
@@ -296,5 +300,68 @@ TEST(TorchBin, CorruptLegacyPickleIsAnErrorNotACrash) {
   // Protocol ok, then an opcode that does not exist.
   write_bytes(dir / "b.bin", magic + std::string("\x80\x02M\xe9\x03.\x80\x02\xff", 9));
   expect_error(dir / "b.bin", {"b.bin", "unsupported pickle opcode 0xff"});
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// A legacy torch.save file holding {"w": tensor} whose storage declares `declared` float elements
+// and whose tensor has shape (`size`,), followed by a storage of one float (1.5).
+std::string legacy_file(uint64_t declared, uint64_t size) {
+  std::ostringstream out;
+  auto raw = [&](const char* bytes, size_t n) {
+    out.write(bytes, static_cast<std::streamsize>(n));
+  };
+  auto u64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  auto str = [&](const std::string& t) {  // BINUNICODE
+    out.put('X');
+    for (int i = 0; i < 4; ++i) out.put(static_cast<char>((t.size() >> (8 * i)) & 0xff));
+    out << t;
+  };
+  auto long1 = [&](uint64_t v) {
+    raw("\x8a\x08", 2);
+    u64(v);
+  };
+  raw("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);  // magic number
+  raw("\x80\x02M\xe9\x03.", 6);                                          // protocol 1001
+  raw("\x80\x02}.", 4);                                                  // sys_info {}
+  raw("\x80\x02}", 3);
+  str("w");
+  out << "ctorch._utils\n_rebuild_tensor_v2\n((";
+  str("storage");
+  out << "ctorch\nFloatStorage\n";
+  str("0");
+  str("cpu");
+  long1(declared);
+  out << "NtQ";     // view metadata None; the persistent id -> storage
+  raw("K\x00", 2);  // storage offset 0
+  long1(size);
+  raw("\x85K\x01\x85\x89", 5);             // size (size,), stride (1,), requires_grad False
+  out << "ccollections\nOrderedDict\n)R";  // backward hooks
+  out << "tRs.";
+  raw("\x80\x02]", 3);  // storage keys ["0"]
+  str("0");
+  out << "a.";
+  u64(1);  // the storage: one element
+  const float value = 1.5f;
+  raw(reinterpret_cast<const char*>(&value), 4);
+  return out.str();
+}
+
+}  // namespace
+
+TEST(TorchBin, LegacyStorageSizesAreCheckedWithoutOverflow) {
+  const auto dir = temp_dir("legacysize");
+  write_bytes(dir / "ok.bin", legacy_file(1, 1));
+  const auto store = TensorStore::open((dir / "ok.bin").string());
+  EXPECT_FLOAT_EQ(store.get("w").item<float>(), 1.5f);
+  // A storage that claims 2^62 elements (times 4 bytes wraps around 64 bits) over 4 bytes.
+  write_bytes(dir / "huge.bin", legacy_file(uint64_t{1} << 62, uint64_t{1} << 62));
+  expect_error(dir / "huge.bin", {"huge.bin", "'w'", "declared"});
+  // A tensor larger than its storage.
+  write_bytes(dir / "view.bin", legacy_file(1, 2));
+  expect_error(dir / "view.bin", {"view.bin", "'w'", "reaches past its storage"});
   fs::remove_all(dir);
 }

@@ -84,3 +84,21 @@ def test_bf16_autocast_is_within_documented_tolerance_of_fp32(minilm, tmp_path):
     assert ours_max > 1e-4, "bf16 output identical to fp32: autocast did not take effect"
     assert ours_max <= BF16_MAX_ABS and ours_mean <= BF16_MEAN_ABS and ours_cos >= BF16_MIN_COSINE
     assert ours_mean <= 1.5 * hf_mean and ours_max <= 1.5 * hf_max + 0.005
+
+
+def test_loading_adds_at_most_1_5x_the_checkpoint_to_resident_memory(minilm_dir):
+    """Regression guard for the loader's memory (bench/model_load_memory.py measures BERT-base):
+    mapping the file and copying each tensor into its parameter once, releasing the file's pages as
+    it goes, adds about 1.1x the checkpoint to the peak RSS; an extra full copy would add 2x."""
+    import json
+
+    from model_util import run_dump
+
+    size = (minilm_dir / "model.safetensors").stat().st_size
+    base = json.loads(run_dump("--baseline").stdout)["VmHWM"]
+    load = json.loads(run_dump("--model", minilm_dir, "--load-only").stdout)
+    assert load["parameter_bytes"] >= 0.99 * size
+    added = load["VmHWM"] - base
+    print(f"MiniLM ({size / 2**20:.0f} MiB): peak RSS {load['VmHWM'] / 2**20:.0f} MiB, "
+          f"baseline {base / 2**20:.0f} MiB, added {added / 2**20:.0f} MiB = {added / size:.2f}x")
+    assert added <= 1.5 * size

@@ -153,3 +153,23 @@ def test_missing_pooler_is_reported_and_strict_mode_fails(tmp_path):
     reference = BertModel.from_pretrained(tmp_path / "model", add_pooling_layer=False).eval()
     compare_all(got, hf_outputs(reference, ids, mask, types, attentions=False), TOL,
                 attentions=False, pooler=False)
+
+
+def test_a_fully_padded_row_matches_transformers_on_both_attention_paths(tmp_path):
+    """An empty text gives a row with no token to attend to; each attention path then does what
+    transformers' same path does (SDPA and eager differ from each other there, finitely)."""
+    config = tiny_config(num_hidden_layers=2)
+    model = random_bert(config, seed=13)
+    model.save_pretrained(tmp_path / "model")
+    ids, mask, types = tiny_inputs(seed=6)
+    mask[2] = 0
+    fused = ours(tmp_path / "model", tmp_path, ids, mask, types, tag="fused")
+    explicit = ours(tmp_path / "model", tmp_path, ids, mask, types, "--attentions", tag="explicit")
+    sdpa_ref = hf_outputs(model, ids, mask, types, attentions=False)
+    eager_ref = hf_outputs(eager(model), ids, mask, types)
+    assert torch.isfinite(fused["last_hidden_state"]).all()
+    assert torch.isfinite(explicit["last_hidden_state"]).all()
+    assert max_diff(fused["last_hidden_state"], sdpa_ref.last_hidden_state) <= TOL
+    assert max_diff(explicit["last_hidden_state"], eager_ref.last_hidden_state) <= TOL
+    for i, a in enumerate(eager_ref.attentions):
+        assert max_diff(explicit[f"attentions.{i}"], a) <= TOL

@@ -8,12 +8,14 @@
 //              [--device cpu|cuda] [--export OUT_DIR] [--report report.json]
 //   model_dump --model DIR --load-only      # load, print peak memory as JSON
 //   model_dump --baseline                   # start LibTorch only, print memory as JSON
+//   model_dump --check F1 F2 ...            # open each checkpoint file, read every tensor;
+//                                           # one JSON line per file: {"file", "ok", "error"}
 //
 // Inputs: input_ids (batch, seq) int64; optional attention_mask and token_type_ids, same shape.
 // Outputs (float32): last_hidden_state, pooler_output, hidden_states.N, attentions.N.
 // Exit status: 0 ok, 1 bad input (message on stderr), 2 bad usage.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
 
@@ -61,8 +63,10 @@ int run(int argc, char** argv) {
   std::string model_dir, inputs_path, out_path, export_dir, report_path, device_name = "cpu";
   bool hidden = false, attentions = false, bf16 = false, no_pooler = false, strict = false;
   bool load_only = false, baseline = false;
+  std::vector<std::string> check_files;
   app.add_option("--model", model_dir, "HuggingFace BERT directory");
-  app.add_option("--inputs", inputs_path, "safetensors with input_ids [attention_mask] [token_type_ids]");
+  app.add_option("--inputs", inputs_path,
+                 "safetensors with input_ids [attention_mask] [token_type_ids]");
   app.add_option("--out", out_path, "safetensors file for the outputs");
   app.add_flag("--hidden-states", hidden, "also write hidden_states.N");
   app.add_flag("--attentions", attentions, "also write attentions.N");
@@ -71,9 +75,11 @@ int run(int argc, char** argv) {
   app.add_flag("--strict", strict, "missing or unexpected weights are an error");
   app.add_option("--device", device_name, "cpu or cuda");
   app.add_option("--export", export_dir, "write the loaded model as a HF directory");
-  app.add_option("--report", report_path, "write the load report (loaded/missing/unexpected) as JSON");
+  app.add_option("--report", report_path,
+                 "write the load report (loaded/missing/unexpected) as JSON");
   app.add_flag("--load-only", load_only, "load the model, print memory figures as JSON");
   app.add_flag("--baseline", baseline, "start LibTorch only, print memory figures as JSON");
+  app.add_option("--check", check_files, "checkpoint files to open and read completely");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,6 +90,23 @@ int run(int argc, char** argv) {
     // The same start-up work as a load, minus the model: LibTorch initialised, one tiny op.
     (void)torch::ones({2, 2}).sum().item<float>();
     std::printf("%s\n", memory_report().dump().c_str());
+    return 0;
+  }
+  if (!check_files.empty()) {
+    for (const auto& file : check_files) {
+      nlohmann::json line = {{"file", file}, {"ok", true}};
+      try {
+        const auto store = clintorch::io::TensorStore::open(file);
+        for (const auto& name : store.names()) (void)store.get(name);
+        line["tensors"] = store.size();
+      } catch (const clintorch::Error& e) {
+        line["ok"] = false;
+        line["error"] = e.what();
+      }
+      // Names in a damaged file may hold invalid UTF-8: replace, do not throw.
+      std::printf("%s\n",
+                  line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    }
     return 0;
   }
   if (model_dir.empty()) throw clintorch::UsageError("--model is required");
@@ -139,9 +162,9 @@ int run(int argc, char** argv) {
   for (size_t i = 0; i < out.attentions.size(); ++i) {
     add("attentions." + std::to_string(i), out.attentions[i]);
   }
-  clintorch::io::write_safetensors(out_path, tensors,
-                                   {{"last_hidden_state_dtype",
-                                     c10::toString(out.last_hidden_state.scalar_type())}});
+  clintorch::io::write_safetensors(
+      out_path, tensors,
+      {{"last_hidden_state_dtype", c10::toString(out.last_hidden_state.scalar_type())}});
   return 0;
 }
 
