@@ -1,7 +1,10 @@
 // `clintorch tokenize`: text lines on stdin -> one JSON object per encoded window on stdout
 // (tokens, ids, type ids, masks, offsets, word ids, sequence ids). See README "Tokenizer".
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,9 @@ struct Item {
   std::vector<std::string> words_first, words_second;
   bool words = false;
   bool has_second = false;
+  // JSONL only: per-line overrides of --max-length, --stride, --truncation.
+  std::optional<size_t> max_length, stride;
+  std::optional<std::string> truncation;
   std::string error;  // set when the line itself is malformed
 };
 
@@ -155,6 +161,15 @@ Item parse_line(std::string&& text, size_t line, const TokenizeArgs& args) {
       } else {
         throw Error("expected {\"text\": ...} or {\"words\": [...]}");
       }
+      for (const char* key : {"max_length", "stride"}) {
+        if (!v.contains(key)) continue;
+        if (!v[key].is_number_unsigned()) throw Error(std::string("'") + key + "' must be a number >= 0");
+        (std::string(key) == "stride" ? item.stride : item.max_length) = v[key].get<size_t>();
+      }
+      if (v.contains("truncation")) {
+        if (!v["truncation"].is_string()) throw Error("'truncation' must be a string");
+        item.truncation = v["truncation"].get<std::string>();
+      }
     } catch (const nlohmann::json::exception& e) {
       item.error = std::string("invalid JSON: ") + e.what();
     } catch (const Error& e) {
@@ -179,7 +194,7 @@ Item parse_line(std::string&& text, size_t line, const TokenizeArgs& args) {
 
 // Encodes one batch of items (all of the same kind) and appends their JSON lines to `out`.
 // Returns the number of failed lines.
-size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::EncodeOptions& eo,
+size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::EncodeOptions& base,
                  const TokenizeArgs& args, std::string& out, std::string& first_error) {
   size_t failures = 0;
   auto error_record = [&](const Item& item, const std::string& message) {
@@ -195,7 +210,8 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].error.empty()) ok.push_back(i);
   }
-  auto encode_all = [&](const std::vector<size_t>& which) -> tok::BatchEncoding {
+  auto encode_all = [&](const std::vector<size_t>& which,
+                        const tok::EncodeOptions& eo) -> tok::BatchEncoding {
     if (which.empty()) return {};
     const Item& probe = items[which.front()];
     if (probe.words) {
@@ -240,18 +256,44 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
     for (size_t i : which) a.emplace_back(items[i].first);
     return tk.encode_batch(a, eo, args.threads);
   };
-  // Mixed kinds in one batch are split by kind, keeping the output in input order.
-  auto kind = [&](const Item& it) { return (it.words ? 2 : 0) + (it.has_second ? 1 : 0); };
-  std::vector<std::string> line_out(items.size());
-  for (int k = 0; k < 4; ++k) {
-    std::vector<size_t> which;
-    for (size_t i : ok) {
-      if (kind(items[i]) == k) which.push_back(i);
+  // Lines of different kinds (text, pair, words) or per-line options are encoded in groups,
+  // keeping the output in input order.
+  auto options_for = [&](const Item& it) {
+    tok::EncodeOptions o = base;
+    if (it.max_length) o.max_length = *it.max_length;
+    if (it.stride) {
+      o.stride = *it.stride;
+      if (o.stride > 0) o.return_overflowing = true;
     }
-    if (which.empty()) continue;
+    if (it.truncation) {
+      o.truncation = parse_truncation(*it.truncation);
+    } else if (it.max_length && args.truncation.empty() && o.truncation == tok::Truncation::kNone) {
+      o.truncation = tok::Truncation::kLongestFirst;
+    }
+    return o;
+  };
+  using Key = std::tuple<int, int, size_t, size_t, bool>;
+  std::map<Key, std::vector<size_t>> groups;
+  for (size_t i : ok) {
+    const Item& it = items[i];
+    tok::EncodeOptions o;
+    try {
+      o = options_for(it);
+    } catch (const UsageError& e) {
+      items[i].error = e.what();
+      continue;
+    }
+    groups[Key{(it.words ? 2 : 0) + (it.has_second ? 1 : 0), static_cast<int>(o.truncation),
+               o.max_length, o.stride, o.return_overflowing}]
+        .push_back(i);
+  }
+  std::vector<std::string> line_out(items.size());
+  for (auto& [key, group] : groups) {
+    std::vector<size_t>& which = group;
+    const tok::EncodeOptions eo = options_for(items[which.front()]);
     tok::BatchEncoding be;
     try {
-      be = encode_all(which);
+      be = encode_all(which, eo);
     } catch (const UsageError&) {
       throw;
     } catch (const Error&) {
@@ -260,14 +302,14 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
       for (size_t i : which) {
         try {
           std::vector<size_t> one{i};
-          encode_all(one);
+          encode_all(one, eo);
           good.push_back(i);
         } catch (const Error& e) {
           line_out[i] = error_record(items[i], e.what());
         }
       }
       which = good;
-      be = encode_all(which);
+      be = encode_all(which, eo);
     }
     size_t window = 0;
     for (size_t w = 0; w < be.encodings.size(); ++w) {
@@ -406,9 +448,11 @@ void add_tokenize(CLI::App& app) {
   sub->add_option("--batch", args->batch, "Lines encoded together (default 10000)");
   sub->add_option("--threads", args->threads, "Encoding threads (0 = all cores, default)");
   sub->add_option("--add-special-token", args->add_special,
-                  "Add a special token matched whole in the raw text (repeatable), e.g. [E1]");
+                  "Add a special token matched whole in the raw text (repeatable), e.g. [E1]")
+      ->allow_extra_args(false);  // one value per flag, and no CLI11 "[a,b]" list parsing
   sub->add_option("--add-token", args->add_tokens,
-                  "Add a normal token matched in the normalised text (repeatable)");
+                  "Add a normal token matched in the normalised text (repeatable)")
+      ->allow_extra_args(false);
   sub->add_flag("--lowercase", args->lowercase, "Override: lowercase (do_lower_case true)");
   sub->add_flag("--no-lowercase", args->no_lowercase, "Override: keep case (do_lower_case false)");
   sub->add_flag("--strip-accents", args->strip_accents, "Override: strip accents");

@@ -54,7 +54,7 @@ void append(Encoding& e, int32_t id, int32_t type_id, Offset off, int32_t word, 
   e.offsets.push_back(off);
   e.word_ids.push_back(word);
   e.sequence_ids.push_back(seq);
-  if (tokens) e.tokens.push_back(tk.tokens[static_cast<size_t>(id)]);
+  if (tokens) e.tokens.push_back(tk.surface[static_cast<size_t>(id)]);
 }
 
 void append_pieces(Encoding& e, const detail::Pieces& p, Range r, int32_t type_id, int32_t seq,
@@ -104,7 +104,7 @@ void pad_to(Encoding& e, size_t length, const EncodeOptions& o, const Tokenizer:
     fill(e.sequence_ids, -1);
     if (o.return_tokens) {
       e.tokens.insert(left ? e.tokens.begin() : e.tokens.end(), k,
-                      std::string_view(tk.tokens[static_cast<size_t>(tk.pad)]));
+                      tk.surface[static_cast<size_t>(tk.pad)]);
     }
   }
   for (auto& over : e.overflowing) pad_to(over, length, o, tk);

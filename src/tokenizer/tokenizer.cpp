@@ -198,6 +198,8 @@ int32_t Tokenizer::Impl::intern(const std::string& token) {
 void Tokenizer::Impl::rebuild_matchers() {
   raw_matcher.clear();
   norm_matcher.clear();
+  surface.assign(tokens.begin(), tokens.end());
+  surface_store.clear();
   for (size_t i = 0; i < added.size(); ++i) {
     const AddedToken& t = added[i];
     if (!t.normalized) {
@@ -221,6 +223,8 @@ void Tokenizer::Impl::rebuild_matchers() {
       }
     }
     norm_matcher.add(norm, static_cast<int32_t>(i));
+    surface_store.push_back(norm);
+    surface[static_cast<size_t>(added_ids[i])] = surface_store.back();
   }
 }
 

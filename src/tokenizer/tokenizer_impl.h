@@ -92,6 +92,10 @@ struct Tokenizer::Impl {
   std::vector<int32_t> added_ids;     // their ids
   detail::AddedMatcher raw_matcher;   // normalized == false
   detail::AddedMatcher norm_matcher;  // normalized == true (matched after normalisation)
+  // Token string of each id in Encoding::tokens: the vocabulary entry, except for normalised
+  // added tokens, which show the normalised text they match (as HF does).
+  std::vector<std::string_view> surface;
+  std::deque<std::string> surface_store;
 
   void finish_setup();  // builds tables, trie and matchers from the fields above
   void rebuild_matchers();

@@ -98,33 +98,61 @@ void WordPieceTrie::build(const std::vector<std::string_view>& vocab, std::strin
     }
   }
 
-  // Double-array placement, in BFS order.
-  cells_.assign(512, Cell{});
-  std::vector<char> used(cells_.size(), 0);
-  auto ensure = [&](size_t n) {
-    if (n > cells_.size()) {
-      size_t size = cells_.size();
-      while (size < n) size *= 2;
-      cells_.resize(size);
-      used.resize(size, 0);
+  // Double-array placement, in BFS order. Free cells form a sorted doubly-linked list, so the
+  // search for a base only visits free cells.
+  std::vector<int32_t> next_free, prev_free;  // -1 ends the list
+  std::vector<char> used;
+  int32_t free_head = -1, free_tail = -1;
+  auto grow = [&](size_t n) {
+    const size_t old = cells_.size();
+    if (n <= old) return;
+    size_t size = std::max<size_t>(old * 2, 1024);
+    while (size < n) size *= 2;
+    cells_.resize(size);
+    used.resize(size, 0);
+    next_free.resize(size, -1);
+    prev_free.resize(size, -1);
+    for (size_t c = old; c < size; ++c) {
+      prev_free[c] = free_tail;
+      next_free[c] = -1;
+      if (free_tail >= 0) {
+        next_free[static_cast<size_t>(free_tail)] = static_cast<int32_t>(c);
+      } else {
+        free_head = static_cast<int32_t>(c);
+      }
+      free_tail = static_cast<int32_t>(c);
     }
   };
+  auto take = [&](size_t c) {
+    used[c] = 1;
+    const int32_t p = prev_free[c], n = next_free[c];
+    if (p >= 0) next_free[static_cast<size_t>(p)] = n; else free_head = n;
+    if (n >= 0) prev_free[static_cast<size_t>(n)] = p; else free_tail = p;
+  };
+  cells_.clear();
+  grow(1024);
+  take(0);
+  take(1);
   nodes[r].cell = 0;
   nodes[s].cell = 1;
-  used[0] = used[1] = 1;
   cells_[0].check = cells_[1].check = -2;
-  size_t first_free = 2;
   int32_t max_base = 0;
   for (const int32_t u : order) {
     BuildNode& nu = nodes[static_cast<size_t>(u)];
     const auto& ch = nu.children;
     if (ch.empty()) continue;
     const size_t c0 = ch.front().first;
-    size_t pos = std::max(first_free, c0 + 1);
-    for (;; ++pos) {
-      ensure(pos + 257);
-      if (used[pos]) continue;
-      const size_t base = pos - c0;
+    const size_t span = ch.back().first;
+    size_t base = 0;
+    for (int32_t pos = free_head;; pos = next_free[static_cast<size_t>(pos)]) {
+      if (pos < 0) {  // no fit among the free cells: append after the end
+        base = cells_.size();
+        grow(base + 257);
+        break;
+      }
+      if (static_cast<size_t>(pos) <= c0) continue;  // base must be >= 1
+      base = static_cast<size_t>(pos) - c0;
+      grow(base + span + 1);
       bool ok = true;
       for (const auto& e : ch) {
         if (used[base + e.first]) {
@@ -132,18 +160,17 @@ void WordPieceTrie::build(const std::vector<std::string_view>& vocab, std::strin
           break;
         }
       }
-      if (!ok) continue;
-      cells_[static_cast<size_t>(nu.cell)].base = static_cast<int32_t>(base);
-      max_base = std::max(max_base, static_cast<int32_t>(base));
-      for (const auto& e : ch) {
-        const size_t cell = base + e.first;
-        used[cell] = 1;
-        cells_[cell].check = nu.cell;
-        nodes[static_cast<size_t>(e.second)].cell = static_cast<int32_t>(cell);
-      }
-      break;
+      if (ok) break;
     }
-    while (first_free < used.size() && used[first_free]) ++first_free;
+    grow(base + 257);
+    cells_[static_cast<size_t>(nu.cell)].base = static_cast<int32_t>(base);
+    max_base = std::max(max_base, static_cast<int32_t>(base));
+    for (const auto& e : ch) {
+      const size_t cell = base + e.first;
+      take(cell);
+      cells_[cell].check = nu.cell;
+      nodes[static_cast<size_t>(e.second)].cell = static_cast<int32_t>(cell);
+    }
   }
   cells_.resize(static_cast<size_t>(max_base) + 256 + 2);
   root_ = 0;
