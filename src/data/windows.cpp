@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "data/text_io.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -155,6 +156,39 @@ at::Tensor WindowAggregator::result() const {
       if (mode_ == WindowAggregation::kMean) v /= static_cast<float>(counts_[e]);
       o[static_cast<int64_t>(e) * c + j] = v;
     }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------- entities
+
+std::vector<TextEntity> text_entities(const NerExample& ex, const std::vector<std::string>& tags,
+                                      const std::vector<float>& scores, TagScheme scheme) {
+  if (ex.word_spans.size() != ex.words.size()) {
+    fail("text entities", "the example has no character spans (it was not built from raw text)");
+  }
+  if (tags.size() != ex.words.size()) {
+    fail("text entities", std::to_string(tags.size()) + " tags for " +
+                              std::to_string(ex.words.size()) + " words");
+  }
+  std::vector<std::string> t = tags;
+  for (auto& x : t) {
+    if (x.empty()) x = "O";
+  }
+  const auto cps = code_point_starts(ex.text);
+  auto cp_of = [&](uint32_t byte) {
+    return static_cast<size_t>(std::lower_bound(cps.begin(), cps.end(), byte) - cps.begin());
+  };
+  std::vector<TextEntity> out;
+  for (const auto& span : tags_to_spans(t, scheme == TagScheme::kNone ? TagScheme::kIOB2 : scheme)) {
+    TextEntity e;
+    e.start = cp_of(ex.word_spans[span.begin].begin);
+    e.end = cp_of(ex.word_spans[span.end - 1].end);
+    e.label = span.type;
+    float sum = 0.0f;
+    for (size_t w = span.begin; w < span.end; ++w) sum += w < scores.size() ? scores[w] : 0.0f;
+    e.score = sum / static_cast<float>(span.end - span.begin);
+    out.push_back(std::move(e));
   }
   return out;
 }

@@ -83,4 +83,20 @@ class WindowAggregator {
   std::vector<uint32_t> counts_;
 };
 
+// An entity predicted on a raw-text example, as code-point offsets into its text (Python
+// text[start:end] is the entity) with the label type and the mean score of its words.
+struct TextEntity {
+  size_t start = 0;
+  size_t end = 0;
+  std::string label;
+  float score = 0.0f;
+};
+
+// Turns per-word tags of an example built from raw text (ner_example_from_text or the spans
+// reader: word_spans set) into character-offset entities. Words without a prediction (tag "")
+// count as "O". `scheme` reads the tags (IOB2 leniently, as seqeval's default mode, or IOBES).
+std::vector<TextEntity> text_entities(const NerExample& example,
+                                      const std::vector<std::string>& word_tags,
+                                      const std::vector<float>& word_scores, TagScheme scheme);
+
 }  // namespace clintorch::data

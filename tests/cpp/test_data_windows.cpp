@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/rng.h"
+#include "data/text_io.h"
 #include "data/windows.h"
 #include "data_test_util.h"
 
@@ -241,6 +242,32 @@ TEST(DataWindows, PairSlidesTheLongerText) {
     EXPECT_EQ(f.token_type_ids[1], 0);
     EXPECT_EQ(f.token_type_ids.back(), 1);
   }
+}
+
+TEST(DataWindows, RawTextEntitiesSliceTheOriginalText) {
+  CLINTORCH_NEED_TOKENIZER(tokenizer);
+  // Code points differ from bytes ("é", "—"), and the tokenizer lowercases: spans must still
+  // slice the original text.
+  const std::string text = "Café—visit: started Lisinopril 10 mg; BP 150/90.";
+  NerExample ex = ner_example_from_text(*tokenizer, text);
+  std::vector<std::string> tags(ex.words.size(), "O");
+  std::vector<float> scores(ex.words.size(), 0.5f);
+  for (size_t w = 0; w < ex.words.size(); ++w) {
+    if (ex.words[w] == "Lisinopril") tags[w] = "B-Drug";
+    if (ex.words[w] == "10" || ex.words[w] == "mg") tags[w] = "I-Drug";
+    if (ex.words[w] == "Café") tags[w] = "B-Place";
+  }
+  const auto ents = text_entities(ex, tags, scores, TagScheme::kIOB2);
+  ASSERT_EQ(ents.size(), 2u);
+  const auto cps = code_point_starts(text);
+  auto slice = [&](const TextEntity& e) { return text.substr(cps[e.start], cps[e.end] - cps[e.start]); };
+  EXPECT_EQ(slice(ents[0]), "Café");
+  EXPECT_EQ(ents[0].start, 0u);
+  EXPECT_EQ(ents[0].end, 4u);
+  EXPECT_EQ(slice(ents[1]), "Lisinopril 10 mg");
+  EXPECT_EQ(ents[1].label, "Drug");
+  EXPECT_EQ(ents[1].start, 20u);  // code points, Python text[20:36]
+  EXPECT_FLOAT_EQ(ents[1].score, 0.5f);
 }
 
 }  // namespace

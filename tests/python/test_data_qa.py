@@ -138,3 +138,113 @@ def test_qa_features_equal_hf_run_qa(minilm_dir, tmp_path, max_len, stride):
     assert inside > 50
     print(f"{source}: {len(ours)} features equal to HF ({inside} with the answer inside, "
           f"{edge} HF last-token edge cases corrected)")
+
+
+def hf_postprocess(examples, features, all_start, all_end, v2, n_best_size=20,
+                   max_answer_length=30, null_score_diff_threshold=0.0):
+    """utils_qa.postprocess_qa_predictions (run_qa.py), logic kept as in HF."""
+    import numpy as np
+    per_example = {}
+    for i, f in enumerate(features):
+        per_example.setdefault(f["example"], []).append(i)
+    answers, diffs, probs_out = {}, {}, {}
+    for ei, ex in enumerate(examples):
+        min_null = None
+        prelim = []
+        for fi in per_example[ei]:
+            start_logits, end_logits = all_start[fi], all_end[fi]
+            offset_mapping = features[fi]["offsets"]
+            null = start_logits[0] + end_logits[0]
+            if min_null is None or min_null["score"] > null:
+                min_null = {"offsets": (0, 0), "score": null, "start_logit": start_logits[0],
+                            "end_logit": end_logits[0]}
+            starts = np.argsort(start_logits)[-1:-n_best_size - 1:-1].tolist()
+            ends = np.argsort(end_logits)[-1:-n_best_size - 1:-1].tolist()
+            for s in starts:
+                for e in ends:
+                    if (s >= len(offset_mapping) or e >= len(offset_mapping)
+                            or offset_mapping[s] is None or offset_mapping[e] is None):
+                        continue
+                    if e < s or e - s + 1 > max_answer_length:
+                        continue
+                    prelim.append({"offsets": (offset_mapping[s][0], offset_mapping[e][1]),
+                                   "score": start_logits[s] + end_logits[e],
+                                   "start_logit": start_logits[s], "end_logit": end_logits[e]})
+        if v2:
+            prelim.append(min_null)
+            null_score = min_null["score"]
+        preds = sorted(prelim, key=lambda x: x["score"], reverse=True)[:n_best_size]
+        if v2 and not any(p["offsets"] == (0, 0) for p in preds):
+            preds.append(min_null)
+        null_index = None
+        for k, p in enumerate(preds):
+            o = p.pop("offsets")
+            p["text"] = ex["context"][o[0]:o[1]]
+            if o == (0, 0) and null_index is None:
+                null_index = k
+        if len(preds) == 0 or (len(preds) == 1 and preds[0]["text"] == ""):
+            preds.insert(0, {"text": "empty", "start_logit": 0.0, "end_logit": 0.0, "score": 0.0})
+        scores = np.array([p.pop("score") for p in preds])
+        e = np.exp(scores - np.max(scores))
+        probs = e / e.sum()
+        if not v2:
+            answers[ex["id"]], probs_out[ex["id"]] = preds[0]["text"], probs[0]
+        else:
+            i = 0
+            while preds[i]["text"] == "":
+                i += 1
+            best = preds[i]
+            diff = null_score - best["start_logit"] - best["end_logit"]
+            diffs[ex["id"]] = float(diff)
+            answers[ex["id"]] = "" if diff > null_score_diff_threshold else best["text"]
+            # (ours reports the probability of the answer given: the null one when it wins)
+            probs_out[ex["id"]] = probs[i] if answers[ex["id"]] else probs[null_index]
+    return answers, diffs, probs_out
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["squad_v1", "squad_v2"])
+def test_qa_postprocess_equals_hf(minilm_dir, tmp_path, v2):
+    import numpy as np
+    if not TOOL:
+        pytest.fail("CLINTORCH_DATA_TOOL is not set (run through ctest)")
+    squad = tmp_path / "squad.json"
+    data, _ = make_squad(squad, seed=1)
+    data = data[:40]
+    squad.write_text(json.dumps({"version": "v2.0", "data": data}, ensure_ascii=False), encoding="utf-8")
+    tok = BertTokenizerFast.from_pretrained(str(minilm_dir))
+    ref = hf_features(tok, data, 128, 32)
+    rng = np.random.default_rng(5)
+    # float32 logits, as a model gives them; the sums are compared in float32 on both sides.
+    start = [rng.normal(size=len(f["input_ids"])).astype(np.float32) for f in ref]
+    end = [rng.normal(size=len(f["input_ids"])).astype(np.float32) for f in ref]
+    for f, s_, e_ in zip(ref, start, end):  # make [CLS] (null) strong for some questions
+        if f["example"] % 3 == 0:
+            s_[0] = e_[0] = np.float32(2.5)
+    logits = tmp_path / "logits.json"
+    logits.write_text(json.dumps({"start": [s.tolist() for s in start], "end": [e.tolist() for e in end]}))
+    out, preds = tmp_path / "f.jsonl", tmp_path / "p.jsonl"
+    args = [TOOL, "features", "--task", "qa", "--model", str(minilm_dir), "--input", str(squad),
+            "--max-seq-length", "128", "--doc-stride", "32", "--out", str(out), "--no-cache",
+            "--qa-logits", str(logits), "--qa-out", str(preds)]
+    if v2:
+        args.append("--v2")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    examples = [{"id": q["id"], "context": p["context"]}
+                for a in data for p in a["paragraphs"] for q in p["qas"]]
+    answers, diffs, probs = hf_postprocess(examples, ref, start, end, v2)
+    ours = [json.loads(l) for l in preds.read_text().splitlines()]
+    assert len(ours) == len(examples)
+    nulls = 0
+    for o in ours:
+        assert o["text"] == answers[o["id"]], o["id"]
+        if o["start"] >= 0:
+            ctx = next(e["context"] for e in examples if e["id"] == o["id"])
+            assert ctx[o["start"]:o["end"]] == o["text"]
+        assert abs(o["probability"] - probs[o["id"]]) < 1e-5
+        if v2:
+            assert abs(o["null_score_diff"] - diffs[o["id"]]) < 1e-5
+            nulls += o["text"] == ""
+    if v2:
+        assert 0 < nulls < len(ours)
+    print(f"{len(ours)} questions: answers equal to HF postprocess_qa_predictions ({nulls} null)")

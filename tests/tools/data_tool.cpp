@@ -11,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "data/mlm.h"
+#include "data/qa_postprocess.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> label_cols{"label"}, labels;
   std::string labels_from;
   bool label_all = false, unlabeled = false, markers = false, with_examples = false;
+  std::string qa_logits, qa_out;
+  bool qa_v2 = false;
+  size_t n_best = 20, max_answer = 30;
   auto* feat = app.add_subcommand("features", "dump features");
   add_common(feat, common);
   feat->add_option("--task", task);
@@ -79,6 +83,11 @@ int main(int argc, char** argv) {
   feat->add_flag("--unlabeled", unlabeled);
   feat->add_flag("--add-markers", markers);
   feat->add_flag("--examples", with_examples, "also dump the examples");
+  feat->add_option("--qa-logits", qa_logits, "JSON {start: [[...]], end: [[...]]} per feature");
+  feat->add_option("--qa-out", qa_out, "write postprocessed QA predictions (JSONL)");
+  feat->add_flag("--v2", qa_v2, "SQuAD v2 null answers");
+  feat->add_option("--n-best", n_best);
+  feat->add_option("--max-answer-length", max_answer);
 
   // ---- mlm
   std::vector<std::string> corpus;
@@ -147,6 +156,34 @@ int main(int argc, char** argv) {
         }
         if (f.head_marker >= 0) j["markers"] = {f.head_marker, f.tail_marker};
         out << j.dump() << "\n";
+      }
+      if (!qa_logits.empty()) {
+        std::ifstream in(qa_logits);
+        const auto j = nlohmann::json::parse(in);
+        const auto n = static_cast<int64_t>(d->features.size());
+        int64_t seq = 0;
+        for (const auto& f : d->features) seq = std::max<int64_t>(seq, static_cast<int64_t>(f.length()));
+        auto st = torch::full({n, seq}, -1e4f);
+        auto en = torch::full({n, seq}, -1e4f);
+        for (int64_t i = 0; i < n; ++i) {
+          const auto& a = j.at("start").at(static_cast<size_t>(i));
+          const auto& b = j.at("end").at(static_cast<size_t>(i));
+          for (size_t k = 0; k < a.size(); ++k) {
+            st[i][static_cast<int64_t>(k)] = a[k].get<float>();
+            en[i][static_cast<int64_t>(k)] = b[k].get<float>();
+          }
+        }
+        data::QaPostprocessOptions po;
+        po.version_2_with_negative = qa_v2;
+        po.n_best_size = n_best;
+        po.max_answer_length = max_answer;
+        std::ofstream qo(qa_out);
+        for (const auto& p : data::postprocess_qa(*d, st, en, po)) {
+          qo << nlohmann::json{{"id", p.id}, {"text", p.text}, {"start", p.start}, {"end", p.end},
+                               {"probability", p.probability}, {"null_score_diff", p.null_score_diff}}
+                    .dump()
+             << "\n";
+        }
       }
       if (with_examples) {
         for (const auto& ex : d->ner) {
