@@ -121,3 +121,23 @@ def test_mtsamples_csv_equals_python_csv(shared_datasets, minilm_dir, tmp_path):
     windows = [r for r in rows if "window" in r]
     assert max(w["window"] for w in windows) > 0, "long transcriptions are windowed"
     print(f"mtsamples: {len(examples)} records equal to Python csv, {len(windows)} windows")
+
+
+def test_mtsamples_text_for_mlm(shared_datasets, minilm_dir, tmp_path):
+    src = shared_datasets / "cls_mtsamples" / "mtsamples.csv"
+    if not src.exists():
+        pytest.skip(f"{src} absent")
+    txt = tmp_path / "mt.txt"
+    proc = subprocess.run([sys.executable, str(SOURCE / "tools" / "csv_column_to_text.py"), str(src),
+                           "transcription", str(txt)], capture_output=True, text=True, check=True)
+    assert "dropped the last 1 line" in proc.stderr
+    n = len(txt.read_text(encoding="utf-8").splitlines())
+    out = tmp_path / "m.jsonl"
+    subprocess.run([TOOL, "mlm", "--model", str(minilm_dir), "--input", str(txt), "--out", str(out),
+                    "--no-cache", "--max-seq-length", "512", "--max-blocks", "0"], check=True,
+                   capture_output=True)
+    head = json.loads(out.read_text().splitlines()[0])
+    assert head["num_documents"] == n > 300
+    assert head["num_sequences"] == head["num_tokens"] // 512
+    print(f"mtsamples transcriptions: {n} documents, {head['num_tokens']} tokens, "
+          f"{head['num_sequences']} blocks of 512")
