@@ -62,6 +62,20 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
     }
     b.num_tokens += static_cast<int64_t>(f.length());
   }
+  // RE entity markers (also for unlabeled, prediction batches).
+  if (task == Task::kRelationExtraction) {
+    bool any = false;
+    for (size_t i : indices) any = any || features[i].head_marker >= 0;
+    if (any) {
+      b.entity_positions = torch::empty({n, 2}, i64);  // (batch, 2)
+      int64_t* p = b.entity_positions.data_ptr<int64_t>();
+      for (int64_t r = 0; r < n; ++r) {
+        const Feature& f = features[indices[static_cast<size_t>(r)]];
+        p[2 * r] = f.head_marker;
+        p[2 * r + 1] = f.tail_marker;
+      }
+    }
+  }
   if (!labeled) return b;
   switch (task) {
     case Task::kTokenClassification: {
@@ -102,19 +116,6 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
         }
         b.num_label_tokens = n;
       }
-      if (task == Task::kRelationExtraction) {
-        bool any = false;
-        for (size_t i : indices) any = any || features[i].head_marker >= 0;
-        if (any) {
-          b.entity_positions = torch::empty({n, 2}, i64);  // (batch, 2)
-          int64_t* p = b.entity_positions.data_ptr<int64_t>();
-          for (int64_t r = 0; r < n; ++r) {
-            const Feature& f = features[indices[static_cast<size_t>(r)]];
-            p[2 * r] = f.head_marker;
-            p[2 * r + 1] = f.tail_marker;
-          }
-        }
-      }
       break;
     }
     case Task::kQuestionAnswering: {
@@ -132,7 +133,6 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
     }
     case Task::kMlm: break;
   }
-  // Entity markers also matter for unlabeled RE (prediction) batches.
   return b;
 }
 

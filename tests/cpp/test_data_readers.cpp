@@ -236,6 +236,14 @@ TEST(DataReaders, RelationFormats) {
   EXPECT_EQ(f.input_ids[static_cast<size_t>(f.tail_marker)], t.token_to_id("[E2]"));
   Batch batch = d->collate({0});
   EXPECT_EQ(batch.entity_positions[0][0].item<int64_t>(), f.head_marker);
+  // Prediction input without labels still carries the marker positions.
+  const std::string u = dir.write("u.jsonl", "{\"text\": \"A b c.\", \"head\": [0, 1], \"tail\": [4, 5]}\n");
+  o.reader.labeled = false;
+  auto pd = load_task_dataset(u, t, o);
+  Batch pb = pd->collate({0});
+  EXPECT_FALSE(pb.labels.defined());
+  ASSERT_TRUE(pb.entity_positions.defined());
+  EXPECT_EQ(pb.entity_positions[0][1].item<int64_t>(), pd->features[0].tail_marker);
 }
 
 // ------------------------------------------------------------------------------- bad files
