@@ -121,8 +121,9 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<uint32_t>& lengt
     for (size_t i : order) {
       const size_t len = padded_length(lengths[i], o.pad_to_multiple_of);
       if (len > o.max_tokens) {
-        fail("max_tokens", "max_tokens " + std::to_string(o.max_tokens) +
-                               " is smaller than a " + std::to_string(len) + "-token feature",
+        fail("max_tokens",
+             "max_tokens " + std::to_string(o.max_tokens) + " is smaller than a " +
+                 std::to_string(len) + "-token feature",
              "use max_tokens >= max_seq_length");
       }
       const size_t new_max = std::max(cur_max, len);

@@ -106,9 +106,8 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<uint32_t>& lengt
                                               const BatchOptions& options, uint64_t epoch);
 
 // HF LengthGroupedSampler order (get_length_grouped_indices) for one epoch.
-std::vector<size_t> length_grouped_order(const std::vector<uint32_t>& lengths,
-                                         size_t batch_size, size_t mega_batch_mult,
-                                         uint64_t seed);
+std::vector<size_t> length_grouped_order(const std::vector<uint32_t>& lengths, size_t batch_size,
+                                         size_t mega_batch_mult, uint64_t seed);
 
 // Hands out the batches of each epoch; batch(e, i) is a pure function of (options, e, i), so
 // training can resume at any step. Thread-safe.

@@ -42,7 +42,9 @@ std::string cache_dir(const CacheOptions& options) {
 namespace {
 constexpr uint64_t kMul1 = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kMul2 = 0xC2B2AE3D27D4EB4FULL;
-inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t rotl(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 inline uint64_t fmix(uint64_t k) {
   k ^= k >> 33;
   k *= 0xFF51AFD7ED558CCDULL;
@@ -75,9 +77,13 @@ Hasher& Hasher::add(std::string_view s) {
   return add(s.data(), s.size());
 }
 
-Hasher& Hasher::add_u64(uint64_t v) { return add(&v, sizeof(v)); }
+Hasher& Hasher::add_u64(uint64_t v) {
+  return add(&v, sizeof(v));
+}
 
-uint64_t Hasher::digest() const { return fmix(h_ ^ n_); }
+uint64_t Hasher::digest() const {
+  return fmix(h_ ^ n_);
+}
 
 std::string hex_key(uint64_t key) {
   char buf[17];
@@ -155,7 +161,9 @@ bool BinaryWriter::commit() {
   return true;
 }
 
-BinaryReader::BinaryReader(const std::string& path) { f_ = std::fopen(path.c_str(), "rb"); }
+BinaryReader::BinaryReader(const std::string& path) {
+  f_ = std::fopen(path.c_str(), "rb");
+}
 
 BinaryReader::~BinaryReader() {
   if (f_) std::fclose(f_);

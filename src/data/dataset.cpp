@@ -14,11 +14,16 @@ namespace clintorch::data {
 
 size_t TaskDataset::num_examples() const {
   switch (task) {
-    case Task::kTokenClassification: return ner.size();
-    case Task::kSequenceClassification: return cls.size();
-    case Task::kQuestionAnswering: return qa.size();
-    case Task::kRelationExtraction: return re.size();
-    case Task::kMlm: return 0;
+    case Task::kTokenClassification:
+      return ner.size();
+    case Task::kSequenceClassification:
+      return cls.size();
+    case Task::kQuestionAnswering:
+      return qa.size();
+    case Task::kRelationExtraction:
+      return re.size();
+    case Task::kMlm:
+      return 0;
   }
   return 0;
 }
@@ -48,8 +53,8 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
   const auto s = static_cast<int64_t>(padded_length(longest, pad_to_multiple_of));
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   b.input_ids = torch::full({n, s}, static_cast<int64_t>(pad_id), i64);  // (batch, seq)
-  b.attention_mask = torch::zeros({n, s}, i64);                         // (batch, seq)
-  b.token_type_ids = torch::zeros({n, s}, i64);                         // (batch, seq)
+  b.attention_mask = torch::zeros({n, s}, i64);                          // (batch, seq)
+  b.token_type_ids = torch::zeros({n, s}, i64);                          // (batch, seq)
   int64_t* ids = b.input_ids.data_ptr<int64_t>();
   int64_t* mask = b.attention_mask.data_ptr<int64_t>();
   int64_t* types = b.token_type_ids.data_ptr<int64_t>();
@@ -131,7 +136,8 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
       b.num_label_tokens = n;
       break;
     }
-    case Task::kMlm: break;
+    case Task::kMlm:
+      break;
   }
   return b;
 }
@@ -157,7 +163,8 @@ LabelMap collect_labels(const TaskDataset& d, const ReaderOptions& reader) {
       }
       break;
     case Task::kQuestionAnswering:
-    case Task::kMlm: return LabelMap();
+    case Task::kMlm:
+      return LabelMap();
   }
   return LabelMap::sorted(all);
 }
@@ -231,7 +238,8 @@ void build_features(TaskDataset& d, const tok::Tokenizer& tokenizer, const Featu
       case Task::kRelationExtraction:
         build_re_features(tokenizer, d.re[i], idx, d.labels, fo, d.path, markers, per[i]);
         break;
-      case Task::kMlm: break;
+      case Task::kMlm:
+        break;
     }
   });
   size_t total = 0;
@@ -328,7 +336,8 @@ bool read_cache(const std::string& file, uint64_t key, TaskDataset& d) {
   }
   if (r.pod<uint64_t>() != kFeatureCacheMagic || !r.ok()) return false;
   for (const auto& f : features) {
-    if (f.example >= d.num_examples() || f.token_type_ids.size() != f.input_ids.size()) return false;
+    if (f.example >= d.num_examples() || f.token_type_ids.size() != f.input_ids.size())
+      return false;
   }
   d.features = std::move(features);
   d.words = std::move(words);
@@ -358,8 +367,7 @@ void write_cache(const std::string& file, uint64_t key, const TaskDataset& d) {
 
 std::shared_ptr<TaskDataset> load_task_dataset(const std::string& path,
                                                const tok::Tokenizer& tokenizer,
-                                               const DataOptions& options,
-                                               const LabelMap* labels) {
+                                               const DataOptions& options, const LabelMap* labels) {
   if (options.task == Task::kMlm) {
     fail("task", "MLM corpora are opened with data::MlmCorpus::open, not load_task_dataset");
   }
@@ -387,7 +395,8 @@ std::shared_ptr<TaskDataset> load_task_dataset(const std::string& path,
       d->re = read_relations(path, d->format, ro);
       d->labeled = !d->re.empty() && d->re.front().labeled;
       break;
-    case Task::kMlm: break;
+    case Task::kMlm:
+      break;
   }
   if (labels) {
     d->labels = *labels;

@@ -5,7 +5,8 @@
 //   auto train = data::load_task_dataset("train.tsv", tokenizer, opts);
 //   auto dev   = data::load_task_dataset("dev.tsv", tokenizer, opts, &train->labels);
 //   data::DataLoader loader(train, batch_options);
-//   for (size_t i = 0; i < loader.num_batches(epoch); ++i) { data::Batch b = loader.batch(epoch, i); ... }
+//   for (size_t i = 0; i < loader.num_batches(epoch); ++i) { data::Batch b = loader.batch(epoch,
+//   i); ... }
 //
 // Evaluation merges window predictions with windows.h (NerWindowMerger, WindowAggregator).
 #pragma once

@@ -13,8 +13,8 @@ UnknownLabels parse_unknown_labels(const std::string& name) {
   if (name == "error") return UnknownLabels::kError;
   if (name == "map_to_o" || name == "O" || name == "o") return UnknownLabels::kMapToO;
   if (name == "ignore") return UnknownLabels::kIgnore;
-  fail("unknown_labels", "unknown policy '" + name + "'" +
-                             did_you_mean(name, {"error", "map_to_o", "ignore"}),
+  fail("unknown_labels",
+       "unknown policy '" + name + "'" + did_you_mean(name, {"error", "map_to_o", "ignore"}),
        "use error, map_to_o (NER) or ignore");
 }
 
@@ -22,8 +22,9 @@ std::vector<std::pair<size_t, size_t>> window_ranges(size_t n, size_t room, size
   if (room == 0) fail("max_seq_length", "leaves no room for text after the special tokens");
   if (n <= room) return {{0, n}};
   if (stride >= room) {
-    fail("doc_stride", "doc_stride " + std::to_string(stride) + " must be smaller than the " +
-                           std::to_string(room) + " tokens a window holds",
+    fail("doc_stride",
+         "doc_stride " + std::to_string(stride) + " must be smaller than the " +
+             std::to_string(room) + " tokens a window holds",
          "lower doc_stride or raise max_seq_length");
   }
   std::vector<std::pair<size_t, size_t>> out;
@@ -47,9 +48,9 @@ tok::EncodeOptions pieces_only() {
 
 [[noreturn]] void unknown_label(const std::string& file, size_t line, const std::string& label,
                                 const LabelMap& labels) {
-  fail(where(file, line), "label '" + label + "' is not among the " +
-                              std::to_string(labels.size()) + " training labels" +
-                              did_you_mean(label, labels.labels()),
+  fail(where(file, line),
+       "label '" + label + "' is not among the " + std::to_string(labels.size()) +
+           " training labels" + did_you_mean(label, labels.labels()),
        "fix the label, or set unknown_labels: map_to_o (NER) / ignore");
 }
 
@@ -58,15 +59,18 @@ int32_t ner_label_id(const std::string& tag, const LabelMap& labels, UnknownLabe
   const int32_t id = labels.id(tag);
   if (id >= 0) return id;
   switch (policy) {
-    case UnknownLabels::kError: unknown_label(file, line, tag, labels);
+    case UnknownLabels::kError:
+      unknown_label(file, line, tag, labels);
     case UnknownLabels::kMapToO: {
       const int32_t o = labels.id("O");
       if (o < 0) {
-        fail(where(file, line), "label '" + tag + "' is unknown and there is no 'O' label to map it to");
+        fail(where(file, line),
+             "label '" + tag + "' is unknown and there is no 'O' label to map it to");
       }
       return o;
     }
-    case UnknownLabels::kIgnore: return -100;
+    case UnknownLabels::kIgnore:
+      return -100;
   }
   return -100;
 }
@@ -76,9 +80,8 @@ int32_t ner_label_id(const std::string& tag, const LabelMap& labels, UnknownLabe
 // ------------------------------------------------------------------------------- NER
 
 void build_ner_features(const tok::Tokenizer& tokenizer, const NerExample& ex,
-                        uint32_t example_index, const LabelMap& labels,
-                        const FeatureOptions& o, const std::string& file,
-                        std::vector<Feature>& out, WordIndex& words) {
+                        uint32_t example_index, const LabelMap& labels, const FeatureOptions& o,
+                        const std::string& file, std::vector<Feature>& out, WordIndex& words) {
   if (o.max_seq_length < 3) fail("max_seq_length", "must be at least 3");
   const tok::Encoding enc = tokenizer.encode_words(ex.words, pieces_only());
   const size_t n = enc.size();
@@ -122,7 +125,8 @@ void build_ner_features(const tok::Tokenizer& tokenizer, const NerExample& ex,
     f.token_type_ids.assign(len, 0);
     f.token_labels.reserve(len);
     f.token_labels.push_back(-100);
-    f.token_labels.insert(f.token_labels.end(), piece_label.begin() + static_cast<std::ptrdiff_t>(s),
+    f.token_labels.insert(f.token_labels.end(),
+                          piece_label.begin() + static_cast<std::ptrdiff_t>(s),
                           piece_label.begin() + static_cast<std::ptrdiff_t>(e));
     f.token_labels.push_back(-100);
     f.word_ids.reserve(len);
@@ -155,13 +159,13 @@ void build_text_windows(const tok::Tokenizer& tokenizer, const std::string& text
   if (o.max_seq_length <= special) fail("max_seq_length", "is too small for the special tokens");
   const bool slide_a = !pair || a.size() >= b.size();
   const size_t fixed = pair ? (slide_a ? b.size() : a.size()) : 0;
-  if (fixed + special >= o.max_seq_length ||
-      (a.size() + b.size() + special > o.max_seq_length &&
-       o.max_seq_length - special - fixed <= o.doc_stride)) {
-    fail(where(file, line), "the shorter text of the pair has " + std::to_string(fixed) +
-                                " tokens: too long to slide the other one through windows of " +
-                                std::to_string(o.max_seq_length) + " tokens with doc_stride " +
-                                std::to_string(o.doc_stride),
+  if (fixed + special >= o.max_seq_length || (a.size() + b.size() + special > o.max_seq_length &&
+                                              o.max_seq_length - special - fixed <= o.doc_stride)) {
+    fail(where(file, line),
+         "the shorter text of the pair has " + std::to_string(fixed) +
+             " tokens: too long to slide the other one through windows of " +
+             std::to_string(o.max_seq_length) + " tokens with doc_stride " +
+             std::to_string(o.doc_stride),
          "raise max_seq_length or lower doc_stride");
   }
   const tok::Encoding& slid = slide_a ? a : b;
@@ -176,13 +180,17 @@ void build_text_windows(const tok::Tokenizer& tokenizer, const std::string& text
     };
     f.input_ids.push_back(cls);
     f.token_type_ids.push_back(0);
-    if (slide_a) append(a, s, e, 0);
-    else append(a, 0, a.size(), 0);
+    if (slide_a)
+      append(a, s, e, 0);
+    else
+      append(a, 0, a.size(), 0);
     f.input_ids.push_back(sep);
     f.token_type_ids.push_back(0);
     if (pair) {
-      if (slide_a) append(b, 0, b.size(), 1);
-      else append(b, s, e, 1);
+      if (slide_a)
+        append(b, 0, b.size(), 1);
+      else
+        append(b, s, e, 1);
       f.input_ids.push_back(sep);
       f.token_type_ids.push_back(1);
     }
@@ -221,7 +229,9 @@ void build_cls_features(const tok::Tokenizer& tokenizer, const ClsExample& ex,
           proto.targets[static_cast<size_t>(id)] = 1.0f;
         }
         break;
-      case ProblemType::kRegression: proto.targets = {ex.value}; break;
+      case ProblemType::kRegression:
+        proto.targets = {ex.value};
+        break;
     }
   }
   build_text_windows(tokenizer, ex.text, ex.has_pair ? &ex.text_pair : nullptr, o, file, ex.line,
@@ -230,8 +240,8 @@ void build_cls_features(const tok::Tokenizer& tokenizer, const ClsExample& ex,
 
 // ------------------------------------------------------------------------------- QA
 
-void build_qa_features(const tok::Tokenizer& tokenizer, const QaExample& ex,
-                       uint32_t example_index, const FeatureOptions& o, const std::string& file,
+void build_qa_features(const tok::Tokenizer& tokenizer, const QaExample& ex, uint32_t example_index,
+                       const FeatureOptions& o, const std::string& file,
                        std::vector<Feature>& out) {
   const std::string_view question =
       o.lstrip_question ? lstrip_unicode(ex.question) : std::string_view(ex.question);
@@ -315,10 +325,9 @@ std::vector<int32_t> add_entity_markers(tok::Tokenizer& tokenizer,
   return tokenizer.add_special_tokens(markers);
 }
 
-void build_re_features(const tok::Tokenizer& tokenizer, const ReExample& ex,
-                       uint32_t example_index, const LabelMap& labels, const FeatureOptions& o,
-                       const std::string& file, const std::vector<std::string>& markers,
-                       std::vector<Feature>& out) {
+void build_re_features(const tok::Tokenizer& tokenizer, const ReExample& ex, uint32_t example_index,
+                       const LabelMap& labels, const FeatureOptions& o, const std::string& file,
+                       const std::vector<std::string>& markers, std::vector<Feature>& out) {
   Feature proto;
   if (ex.labeled) {
     const int32_t id = labels.id(ex.label);
@@ -356,8 +365,9 @@ void build_re_features(const tok::Tokenizer& tokenizer, const ReExample& ex,
     out.push_back(std::move(f));
   }
   if (kept == 0) {
-    fail(where(file, ex.line), "no window of " + std::to_string(o.max_seq_length) +
-                                   " tokens holds both the head and the tail marker",
+    fail(where(file, ex.line),
+         "no window of " + std::to_string(o.max_seq_length) +
+             " tokens holds both the head and the tail marker",
          "raise max_seq_length (up to the model's max_position_embeddings) or lower doc_stride");
   }
 }

@@ -74,17 +74,21 @@ TagScheme parse_tag_scheme(const std::string& name) {
   if (n == "iob1") return TagScheme::kIOB1;
   if (n == "iob2" || n == "bio" || n == "iob") return TagScheme::kIOB2;
   if (n == "iobes" || n == "bioes") return TagScheme::kIOBES;
-  fail("tag_scheme", "unknown tag scheme '" + name + "'" +
-                         did_you_mean(n, {"none", "iob1", "iob2", "iobes"}),
+  fail("tag_scheme",
+       "unknown tag scheme '" + name + "'" + did_you_mean(n, {"none", "iob1", "iob2", "iobes"}),
        "use iob2 (B-/I-/O), iobes (B-/I-/E-/S-/O), iob1 or none");
 }
 
 std::string tag_scheme_name(TagScheme scheme) {
   switch (scheme) {
-    case TagScheme::kNone: return "none";
-    case TagScheme::kIOB1: return "iob1";
-    case TagScheme::kIOB2: return "iob2";
-    case TagScheme::kIOBES: return "iobes";
+    case TagScheme::kNone:
+      return "none";
+    case TagScheme::kIOB1:
+      return "iob1";
+    case TagScheme::kIOB2:
+      return "iob2";
+    case TagScheme::kIOBES:
+      return "iobes";
   }
   return "none";
 }

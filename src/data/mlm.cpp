@@ -82,8 +82,8 @@ std::vector<std::string> list_corpus_files(const std::vector<std::string>& paths
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (!name.empty() && name[0] == '.') {
           if (it->is_directory(ec)) it.disable_recursion_pending();
@@ -165,7 +165,8 @@ struct MlmCorpusBuilder {
       if (e.size() == 0) continue;
       ++num_docs;
       if (options.line_by_line) {
-        for (size_t s = 0; s < e.size(); s += room) emit_sequence(e, s, std::min(e.size(), s + room));
+        for (size_t s = 0; s < e.size(); s += room)
+          emit_sequence(e, s, std::min(e.size(), s + room));
       } else {
         emit_sequence(e, 0, e.size());
       }
@@ -237,7 +238,8 @@ void MlmCorpus::map_file(const std::string& path, int fd) {
   num_documents_ = h.num_docs;
   max_seq_length_ = h.max_seq_length;
   line_by_line_ = h.line_by_line != 0;
-  const size_t need = sizeof(Header) + h.num_tokens * 4 + (line_by_line_ ? (h.num_seqs + 1) * 8 : 0);
+  const size_t need =
+      sizeof(Header) + h.num_tokens * 4 + (line_by_line_ ? (h.num_seqs + 1) * 8 : 0);
   if (map_size_ < need) fail(path, "MLM token file is truncated");
   tokens_ = reinterpret_cast<const uint32_t*>(static_cast<const char*>(map_) + sizeof(Header));
   lengths_.clear();
@@ -330,14 +332,14 @@ std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths
     throw;
   }
   if (options.line_by_line) {
-    b.write_ok = b.write_ok &&
-                 std::fwrite(b.offsets.data(), 8, b.offsets.size(), out) == b.offsets.size();
+    b.write_ok =
+        b.write_ok && std::fwrite(b.offsets.data(), 8, b.offsets.size(), out) == b.offsets.size();
   }
   hd.num_tokens = b.num_tokens;
   hd.num_seqs = options.line_by_line ? b.offsets.size() - 1 : b.num_tokens / options.max_seq_length;
   hd.num_docs = b.num_docs;
-  b.write_ok = b.write_ok && std::fseek(out, 0, SEEK_SET) == 0 &&
-               std::fwrite(&hd, sizeof(hd), 1, out) == 1;
+  b.write_ok =
+      b.write_ok && std::fseek(out, 0, SEEK_SET) == 0 && std::fwrite(&hd, sizeof(hd), 1, out) == 1;
   b.write_ok = (std::fclose(out) == 0) && b.write_ok;
   if (!b.write_ok) {
     ::close(fd);
@@ -355,15 +357,16 @@ std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths
   ::close(fd);
   corpus->cache_file_ = path;
   if (corpus->lengths_.empty()) {
-    fail(paths.front(), "the corpus gives no " +
-                            std::string(options.line_by_line ? "sequence" : "full block") + " of " +
-                            std::to_string(options.max_seq_length) + " tokens (" +
-                            std::to_string(corpus->num_tokens_) + " tokens in all)",
+    fail(paths.front(),
+         "the corpus gives no " + std::string(options.line_by_line ? "sequence" : "full block") +
+             " of " + std::to_string(options.max_seq_length) + " tokens (" +
+             std::to_string(corpus->num_tokens_) + " tokens in all)",
          "add text or lower max_seq_length");
   }
   log_info("mlm corpus: " + std::to_string(corpus->num_documents_) + " documents, " +
            std::to_string(corpus->num_tokens_) + " tokens, " + std::to_string(corpus->size()) +
-           (options.line_by_line ? " sequences" : " blocks of " + std::to_string(options.max_seq_length)));
+           (options.line_by_line ? " sequences"
+                                 : " blocks of " + std::to_string(options.max_seq_length)));
   return corpus;
 }
 
@@ -400,9 +403,9 @@ Batch MlmCorpus::collate(const std::vector<size_t>& indices, uint64_t rng_key,
   const auto s = static_cast<int64_t>(padded_length(longest, pad_to_multiple_of));
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   b.input_ids = torch::full({n, s}, static_cast<int64_t>(pad_id_), i64);  // (batch, seq)
-  b.attention_mask = torch::zeros({n, s}, i64);                          // (batch, seq)
-  b.token_type_ids = torch::zeros({n, s}, i64);                          // (batch, seq)
-  b.labels = torch::empty({n, s}, i64);                                  // (batch, seq)
+  b.attention_mask = torch::zeros({n, s}, i64);                           // (batch, seq)
+  b.token_type_ids = torch::zeros({n, s}, i64);                           // (batch, seq)
+  b.labels = torch::empty({n, s}, i64);                                   // (batch, seq)
   std::vector<uint8_t> no_mask(static_cast<size_t>(n * s), 1);
   std::vector<uint8_t> word_start(static_cast<size_t>(n * s), 0);
   int64_t* ids = b.input_ids.data_ptr<int64_t>();

@@ -79,8 +79,7 @@ class MlmCorpus : public Dataset {
   static std::shared_ptr<MlmCorpus> open(const std::vector<std::string>& paths,
                                          const tok::Tokenizer& tokenizer,
                                          const MlmCorpusOptions& options,
-                                         const MaskingOptions& masking,
-                                         const CacheOptions& cache);
+                                         const MaskingOptions& masking, const CacheOptions& cache);
   ~MlmCorpus() override;
   MlmCorpus(const MlmCorpus&) = delete;
   MlmCorpus& operator=(const MlmCorpus&) = delete;
@@ -115,7 +114,7 @@ class MlmCorpus : public Dataset {
   uint64_t num_tokens_ = 0;
   uint64_t num_documents_ = 0;
   std::vector<uint32_t> lengths_;
-  std::vector<uint64_t> offsets_;  // line_by_line: start of each sequence (+ end)
+  std::vector<uint64_t> offsets_;     // line_by_line: start of each sequence (+ end)
   const uint32_t* tokens_ = nullptr;  // packed id | flags << 30
   void* map_ = nullptr;
   size_t map_size_ = 0;

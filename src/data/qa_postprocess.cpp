@@ -101,7 +101,8 @@ std::vector<QaPrediction> postprocess_qa(const TaskDataset& d, const at::Tensor&
     for (const auto& c : prelim) mx = std::max(mx, c.score);
     std::vector<double> probs(prelim.size());
     double sum = 0;
-    for (size_t i = 0; i < prelim.size(); ++i) sum += probs[i] = std::exp(static_cast<double>(prelim[i].score - mx));
+    for (size_t i = 0; i < prelim.size(); ++i)
+      sum += probs[i] = std::exp(static_cast<double>(prelim[i].score - mx));
     for (auto& p : probs) p /= sum;
     QaPrediction pred;
     pred.id = ex.id;

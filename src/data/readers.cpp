@@ -35,11 +35,16 @@ Task parse_task(const std::string& name) {
 
 std::string task_name(Task task) {
   switch (task) {
-    case Task::kMlm: return "mlm";
-    case Task::kTokenClassification: return "token_classification";
-    case Task::kSequenceClassification: return "sequence_classification";
-    case Task::kQuestionAnswering: return "question_answering";
-    case Task::kRelationExtraction: return "relation_extraction";
+    case Task::kMlm:
+      return "mlm";
+    case Task::kTokenClassification:
+      return "token_classification";
+    case Task::kSequenceClassification:
+      return "sequence_classification";
+    case Task::kQuestionAnswering:
+      return "question_answering";
+    case Task::kRelationExtraction:
+      return "relation_extraction";
   }
   return "?";
 }
@@ -47,11 +52,16 @@ std::string task_name(Task task) {
 namespace {
 const std::vector<std::pair<std::string, Format>>& format_names() {
   static const std::vector<std::pair<std::string, Format>> names{
-      {"auto", Format::kAuto},       {"conll", Format::kConll},
-      {"ner_jsonl", Format::kNerJsonl}, {"ner_spans_jsonl", Format::kNerSpansJsonl},
-      {"csv", Format::kCsv},         {"tsv", Format::kTsv},
-      {"jsonl", Format::kJsonl},     {"squad", Format::kSquad},
-      {"blue_tsv", Format::kBlueTsv}, {"re_jsonl", Format::kReJsonl},
+      {"auto", Format::kAuto},
+      {"conll", Format::kConll},
+      {"ner_jsonl", Format::kNerJsonl},
+      {"ner_spans_jsonl", Format::kNerSpansJsonl},
+      {"csv", Format::kCsv},
+      {"tsv", Format::kTsv},
+      {"jsonl", Format::kJsonl},
+      {"squad", Format::kSquad},
+      {"blue_tsv", Format::kBlueTsv},
+      {"re_jsonl", Format::kReJsonl},
       {"text", Format::kText}};
   return names;
 }
@@ -89,9 +99,12 @@ ProblemType parse_problem_type(const std::string& name) {
 
 std::string problem_type_name(ProblemType type) {
   switch (type) {
-    case ProblemType::kSingleLabel: return "single_label_classification";
-    case ProblemType::kMultiLabel: return "multi_label_classification";
-    case ProblemType::kRegression: return "regression";
+    case ProblemType::kSingleLabel:
+      return "single_label_classification";
+    case ProblemType::kMultiLabel:
+      return "multi_label_classification";
+    case ProblemType::kRegression:
+      return "regression";
   }
   return "?";
 }
@@ -113,11 +126,13 @@ bool formats_for_task(Task task, Format f) {
       return f == Format::kConll || f == Format::kNerJsonl || f == Format::kNerSpansJsonl;
     case Task::kSequenceClassification:
       return f == Format::kCsv || f == Format::kTsv || f == Format::kJsonl;
-    case Task::kQuestionAnswering: return f == Format::kSquad;
+    case Task::kQuestionAnswering:
+      return f == Format::kSquad;
     case Task::kRelationExtraction:
       return f == Format::kBlueTsv || f == Format::kReJsonl || f == Format::kCsv ||
              f == Format::kTsv || f == Format::kJsonl;
-    case Task::kMlm: return f == Format::kText;
+    case Task::kMlm:
+      return f == Format::kText;
   }
   return false;
 }
@@ -127,24 +142,25 @@ bool formats_for_task(Task task, Format f) {
 Format resolve_format(Format format, Task task, const std::string& path) {
   if (format != Format::kAuto) {
     if (!formats_for_task(task, format)) {
-      fail(path, "format '" + format_name(format) + "' cannot be read for task '" +
-                     task_name(task) + "'",
+      fail(path,
+           "format '" + format_name(format) + "' cannot be read for task '" + task_name(task) + "'",
            "see README \"Datasets\" for the formats of each task");
     }
     return format;
   }
   const std::string ext = file_extension(path);
   switch (task) {
-    case Task::kMlm: return Format::kText;
-    case Task::kQuestionAnswering: return Format::kSquad;
+    case Task::kMlm:
+      return Format::kText;
+    case Task::kQuestionAnswering:
+      return Format::kSquad;
     case Task::kTokenClassification: {
       if (ext != "jsonl" && ext != "json" && ext != "ndjson") return Format::kConll;
       const std::string first = first_nonblank_line(path);
       if (first.empty()) return Format::kNerJsonl;  // the reader reports the empty file
       const json v = parse_json(first, path, 1);
-      return v.is_object() && v.contains("text") && !v.contains("tokens")
-                 ? Format::kNerSpansJsonl
-                 : Format::kNerJsonl;
+      return v.is_object() && v.contains("text") && !v.contains("tokens") ? Format::kNerSpansJsonl
+                                                                          : Format::kNerJsonl;
     }
     case Task::kSequenceClassification:
       if (ext == "csv") return Format::kCsv;
@@ -179,7 +195,8 @@ std::string id_of(const json& obj, const std::string& key) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return "";
   if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer() || it->is_number_unsigned()) return std::to_string(it->get<long long>());
+  if (it->is_number_integer() || it->is_number_unsigned())
+    return std::to_string(it->get<long long>());
   return it->dump();
 }
 
@@ -205,8 +222,7 @@ void apply_tag_schemes(std::vector<NerExample>& examples, const ReaderOptions& o
     to = parse_tag_scheme(options.target_scheme);
     if (to == TagScheme::kIOB1) fail("target_scheme", "iob1 is an input scheme only", "use iob2");
     if (to != TagScheme::kNone && from == TagScheme::kNone) {
-      fail(path, "tags are not in a B-/I-/O scheme, cannot convert them to " +
-                     tag_scheme_name(to),
+      fail(path, "tags are not in a B-/I-/O scheme, cannot convert them to " + tag_scheme_name(to),
            "set tag_scheme to the scheme of the file");
     }
   }
@@ -229,9 +245,9 @@ ByteSpan char_span_to_bytes(const std::vector<uint32_t>& starts, long long b, lo
                             const std::string& what, const std::string& loc) {
   const long long n = static_cast<long long>(starts.size()) - 1;
   if (b < 0 || e > n || b >= e) {
-    fail(loc, what + " [" + std::to_string(b) + ", " + std::to_string(e) +
-                  ") is out of range or empty (the text has " + std::to_string(n) +
-                  " characters)",
+    fail(loc,
+         what + " [" + std::to_string(b) + ", " + std::to_string(e) +
+             ") is out of range or empty (the text has " + std::to_string(n) + " characters)",
          "offsets count Unicode code points from 0, end exclusive (Python text[start:end])");
   }
   return ByteSpan{starts[static_cast<size_t>(b)], starts[static_cast<size_t>(e)]};
@@ -329,8 +345,10 @@ std::vector<NerExample> read_conll(const std::string& path, const ReaderOptions&
   NerExample cur;
   std::string line;
   int sep_mode = -1;  // 0 tab, 1 whitespace
-  if (o.column_separator == "tab") sep_mode = 0;
-  else if (o.column_separator == "space") sep_mode = 1;
+  if (o.column_separator == "tab")
+    sep_mode = 0;
+  else if (o.column_separator == "space")
+    sep_mode = 1;
   else if (o.column_separator != "auto") {
     fail("column_separator", "unknown separator '" + o.column_separator + "'",
          "use auto, tab or space");
@@ -361,8 +379,9 @@ std::vector<NerExample> read_conll(const std::string& path, const ReaderOptions&
     };
     const long long tc = col_index(o.token_column);
     if (tc < 0 || tc >= static_cast<long long>(fields.size())) {
-      fail(where(path, ln), "no token column " + std::to_string(o.token_column) + " (the line has " +
-                                std::to_string(fields.size()) + " columns)",
+      fail(where(path, ln),
+           "no token column " + std::to_string(o.token_column) + " (the line has " +
+               std::to_string(fields.size()) + " columns)",
            "set token_column / column_separator to match the file");
     }
     std::string token = trim_ascii(fields[static_cast<size_t>(tc)]);
@@ -390,8 +409,9 @@ std::vector<NerExample> read_conll(const std::string& path, const ReaderOptions&
     if (o.labeled) {
       const long long lc = col_index(o.label_column);
       if (lc < 0 || lc >= static_cast<long long>(fields.size()) || lc == tc) {
-        fail(where(path, ln), "no label column " + std::to_string(o.label_column) +
-                                  " (the line has " + std::to_string(fields.size()) + " columns)",
+        fail(where(path, ln),
+             "no label column " + std::to_string(o.label_column) + " (the line has " +
+                 std::to_string(fields.size()) + " columns)",
              "set label_column to match the file");
       }
       std::string tag = trim_ascii(fields[static_cast<size_t>(lc)]);
@@ -498,9 +518,10 @@ std::vector<NerExample> read_ner_spans(const std::string& path, const ReaderOpti
                                     " must be {\"start\": int, \"end\": int, \"label\": str} or "
                                     "[start, end, label]");
         }
-        if (label.empty()) fail(where(path, ln), "entity " + std::to_string(k) + " has an empty label");
-        const ByteSpan b = char_span_to_bytes(starts, s, t, "entity " + std::to_string(k),
-                                              where(path, ln));
+        if (label.empty())
+          fail(where(path, ln), "entity " + std::to_string(k) + " has an empty label");
+        const ByteSpan b =
+            char_span_to_bytes(starts, s, t, "entity " + std::to_string(k), where(path, ln));
         spans.push_back(TagSpan{b.begin, b.end, label});
         order.push_back({{s, t}, k});
       }
@@ -556,9 +577,12 @@ std::vector<NerExample> read_ner(const std::string& path, Format format,
                                  const ReaderOptions& options, const tok::Tokenizer* tokenizer) {
   format = resolve_format(format, Task::kTokenClassification, path);
   std::vector<NerExample> out;
-  if (format == Format::kConll) out = read_conll(path, options);
-  else if (format == Format::kNerJsonl) out = read_ner_jsonl(path, options);
-  else out = read_ner_spans(path, options, tokenizer);
+  if (format == Format::kConll)
+    out = read_conll(path, options);
+  else if (format == Format::kNerJsonl)
+    out = read_ner_jsonl(path, options);
+  else
+    out = read_ner_spans(path, options, tokenizer);
   if (options.labeled) apply_tag_schemes(out, options, path);
   return out;
 }
@@ -596,8 +620,8 @@ std::vector<std::string> split_labels(const std::string& cell, const std::string
   size_t start = 0;
   for (;;) {
     const size_t pos = cell.find(sep, start);
-    const std::string t = trim_ascii(
-        std::string_view(cell).substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    const std::string t = trim_ascii(std::string_view(cell).substr(
+        start, pos == std::string::npos ? std::string::npos : pos - start));
     if (!t.empty()) out.push_back(t);
     if (pos == std::string::npos) break;
     start = pos + sep.size();
@@ -630,8 +654,8 @@ void fill_labels(ClsExample& ex, const std::vector<const std::string*>& cells,
     }
     case ProblemType::kRegression: {
       if (!parse_float_strict(*cells[0], ex.value)) {
-        fail(loc, "label '" + trim_ascii(*cells[0]) + "' in column '" + columns[0] +
-                      "' is not a number",
+        fail(loc,
+             "label '" + trim_ascii(*cells[0]) + "' in column '" + columns[0] + "' is not a number",
              "regression labels are floats");
       }
       break;
@@ -643,8 +667,9 @@ void fill_labels(ClsExample& ex, const std::vector<const std::string*>& cells,
         for (size_t i = 0; i < cells.size(); ++i) {
           const int v = parse_indicator(*cells[i]);
           if (v < 0) {
-            fail(loc, "value '" + trim_ascii(*cells[i]) + "' in label column '" + columns[i] +
-                          "' is not 0 or 1",
+            fail(loc,
+                 "value '" + trim_ascii(*cells[i]) + "' in label column '" + columns[i] +
+                     "' is not 0 or 1",
                  "several label columns are 0/1 indicators");
           }
           if (v) ex.labels.push_back(columns[i]);
@@ -666,14 +691,17 @@ std::vector<ClsExample> read_cls_delimited(const std::string& path, bool tsv,
   // Header.
   bool header = false;
   const auto has = [&](const std::string& name) {
-    return std::find_if(row.begin(), row.end(), [&](const std::string& c) {
-             return trim_ascii(c) == name;
-           }) != row.end();
+    return std::find_if(row.begin(), row.end(),
+                        [&](const std::string& c) { return trim_ascii(c) == name; }) != row.end();
   };
-  if (o.header == "true") header = true;
-  else if (o.header == "false") header = false;
-  else if (o.header == "auto") header = has(o.text_column) || (o.text_column == "text" && has("sentence"));
-  else fail("header", "unknown value '" + o.header + "'", "use auto, true or false");
+  if (o.header == "true")
+    header = true;
+  else if (o.header == "false")
+    header = false;
+  else if (o.header == "auto")
+    header = has(o.text_column) || (o.text_column == "text" && has("sentence"));
+  else
+    fail("header", "unknown value '" + o.header + "'", "use auto, true or false");
   std::vector<std::string> names;
   if (header) {
     for (const auto& c : row) names.push_back(trim_ascii(c));
@@ -687,15 +715,16 @@ std::vector<ClsExample> read_cls_delimited(const std::string& path, bool tsv,
         it = std::find(names.begin(), names.end(), "sentence");
       }
       if (it == names.end()) {
-        fail(where(path, header_line), "no column '" + name + "' in the header" +
-                                           did_you_mean(name, names),
+        fail(where(path, header_line),
+             "no column '" + name + "' in the header" + did_you_mean(name, names),
              std::string("set ") + what + " to one of the header's columns");
       }
       return static_cast<size_t>(it - names.begin());
     }
     if (!is_number(name)) {
-      fail(path, "the file has no header row, so " + std::string(what) + " '" + name +
-                     "' must be a column number (0-based)",
+      fail(path,
+           "the file has no header row, so " + std::string(what) + " '" + name +
+               "' must be a column number (0-based)",
            "add a header row or give column numbers");
     }
     const size_t c = std::stoul(name);
@@ -727,9 +756,9 @@ std::vector<ClsExample> read_cls_delimited(const std::string& path, bool tsv,
     first = false;
     const size_t ln = reader.record_line();
     if (row.size() != ncols) {
-      fail(where(path, ln), "wrong column count: " + std::to_string(row.size()) +
-                                " fields, expected " + std::to_string(ncols) + " as on line " +
-                                std::to_string(header_line),
+      fail(where(path, ln),
+           "wrong column count: " + std::to_string(row.size()) + " fields, expected " +
+               std::to_string(ncols) + " as on line " + std::to_string(header_line),
            tsv ? "a tab inside a text breaks the row; for quoted TSV set tsv_quoting"
                : "quote fields holding commas or newlines (RFC 4180)");
     }
@@ -791,11 +820,13 @@ std::vector<ClsExample> read_cls_jsonl(const std::string& path, const ReaderOpti
           const auto it = v.find(c);
           if (it == v.end()) fail(loc, "missing label key '" + c + "'");
           int ind = -1;
-          if (it->is_boolean()) ind = it->get<bool>();
+          if (it->is_boolean())
+            ind = it->get<bool>();
           else if (it->is_number()) {
             const double d = it->get<double>();
             ind = d == 0.0 ? 0 : (d == 1.0 ? 1 : -1);
-          } else if (it->is_string()) ind = parse_indicator(it->get<std::string>());
+          } else if (it->is_string())
+            ind = parse_indicator(it->get<std::string>());
           if (ind < 0) fail(loc, "label key '" + c + "' must be 0 or 1");
           if (ind) ex.labels.push_back(c);
         }
@@ -811,14 +842,16 @@ std::vector<ClsExample> read_cls_jsonl(const std::string& path, const ReaderOpti
         }
         switch (o.problem_type) {
           case ProblemType::kRegression:
-            if (it->is_number()) ex.value = it->get<float>();
+            if (it->is_number())
+              ex.value = it->get<float>();
             else if (!it->is_string() || !parse_float_strict(it->get<std::string>(), ex.value)) {
               fail(loc, "label '" + key + "' is not a number", "regression labels are floats");
             }
             break;
           case ProblemType::kSingleLabel: {
             const std::string l = label_from_json(*it);
-            if (l.empty()) fail(loc, "label '" + key + "' must be a non-empty string or an integer");
+            if (l.empty())
+              fail(loc, "label '" + key + "' must be a non-empty string or an integer");
             ex.labels.push_back(l);
             break;
           }
@@ -850,8 +883,10 @@ std::vector<ClsExample> read_classification(const std::string& path, Format form
                                             const ReaderOptions& options) {
   format = resolve_format(format, Task::kSequenceClassification, path);
   std::vector<ClsExample> out;
-  if (format == Format::kJsonl) out = read_cls_jsonl(path, options);
-  else out = read_cls_delimited(path, format == Format::kTsv, options);
+  if (format == Format::kJsonl)
+    out = read_cls_jsonl(path, options);
+  else
+    out = read_cls_delimited(path, format == Format::kTsv, options);
   if (options.problem_type == ProblemType::kMultiLabel) {
     for (auto& ex : out) {  // a label listed twice counts once
       std::sort(ex.labels.begin(), ex.labels.end());
@@ -879,15 +914,16 @@ void check_utf8_text(const std::string& text, const std::string& path) {
 const json& member(const json& obj, const char* key, json::value_t type, const std::string& path,
                    size_t line, const std::string& what) {
   const auto it = obj.find(key);
-  const bool ok = it != obj.end() &&
-                  (it->type() == type ||
-                   (type == json::value_t::number_integer && it->is_number_integer()));
+  const bool ok =
+      it != obj.end() &&
+      (it->type() == type || (type == json::value_t::number_integer && it->is_number_integer()));
   if (!ok) {
-    fail(where(path, line), what + " needs '" + key + "' (" +
-                                (type == json::value_t::array    ? "a list"
-                                 : type == json::value_t::string ? "a string"
-                                                                 : "an integer") +
-                                ")",
+    fail(where(path, line),
+         what + " needs '" + key + "' (" +
+             (type == json::value_t::array    ? "a list"
+              : type == json::value_t::string ? "a string"
+                                              : "an integer") +
+             ")",
          "SQuAD layout: {\"data\": [{\"paragraphs\": [{\"context\", \"qas\": [{\"id\", "
          "\"question\", \"answers\": [{\"text\", \"answer_start\"}]}]}]}]}");
   }
@@ -902,7 +938,8 @@ std::vector<QaExample> read_squad(const std::string& path, const ReaderOptions& 
   check_utf8_text(text, path);
   const json root = parse_json_with_lines(text, path);
   if (!root.is_object()) fail(where(path, 1), "expected a JSON object with a 'data' list");
-  const json& data = member(root, "data", json::value_t::array, path, json_line(root, 1), "the file");
+  const json& data =
+      member(root, "data", json::value_t::array, path, json_line(root, 1), "the file");
   const bool skip_bad = o.on_bad_answer == "skip";
   if (!skip_bad && o.on_bad_answer != "error") {
     fail("on_bad_answer", "unknown value '" + o.on_bad_answer + "'", "use error or skip");
@@ -915,12 +952,14 @@ std::vector<QaExample> read_squad(const std::string& path, const ReaderOptions& 
     if (!article.is_object()) fail(where(path, aln), "each 'data' item must be an object");
     std::string title;
     if (article.contains("title") && article["title"].is_string()) title = article["title"];
-    const json& paragraphs = member(article, "paragraphs", json::value_t::array, path, aln, "an article");
+    const json& paragraphs =
+        member(article, "paragraphs", json::value_t::array, path, aln, "an article");
     for (const auto& para : paragraphs) {
       const size_t pln = json_line(para, aln);
       if (!para.is_object()) fail(where(path, pln), "each paragraph must be an object");
       const std::string& context =
-          member(para, "context", json::value_t::string, path, pln, "a paragraph").get_ref<const std::string&>();
+          member(para, "context", json::value_t::string, path, pln, "a paragraph")
+              .get_ref<const std::string&>();
       const auto starts = code_point_starts(context);
       const size_t n_chars = starts.size() - 1;
       const json& qas = member(para, "qas", json::value_t::array, path, pln, "a paragraph");
@@ -952,9 +991,9 @@ std::vector<QaExample> read_squad(const std::string& path, const ReaderOptions& 
             if (!a.is_object()) fail(where(path, ln), "each answer must be an object");
             const std::string atext =
                 member(a, "text", json::value_t::string, path, ln, "an answer").get<std::string>();
-            const long long s = member(a, "answer_start", json::value_t::number_integer, path, ln,
-                                       "an answer")
-                                    .get<long long>();
+            const long long s =
+                member(a, "answer_start", json::value_t::number_integer, path, ln, "an answer")
+                    .get<long long>();
             const size_t len = code_point_count(atext);
             const std::string loc = where(path, ln);
             const auto bad = [&](const std::string& what) {
@@ -968,8 +1007,7 @@ std::vector<QaExample> read_squad(const std::string& path, const ReaderOptions& 
             };
             if (s < 0 || static_cast<size_t>(s) + len > n_chars || len == 0) {
               bad("has answer_start " + std::to_string(s) + " and " + std::to_string(len) +
-                  " characters, outside the context (" + std::to_string(n_chars) +
-                  " characters)");
+                  " characters, outside the context (" + std::to_string(n_chars) + " characters)");
               continue;
             }
             const uint32_t b = starts[static_cast<size_t>(s)];
@@ -1057,8 +1095,9 @@ std::vector<ReExample> read_blue_tsv(const std::string& path, const ReaderOption
     sent_col = 0;
   } else {
     fail(where(path, first_line),
-         "wrong column count: " + std::to_string(ncols) + " fields, expected 2 (sentence, label) "
-         "or 3 (index, sentence, label)",
+         "wrong column count: " + std::to_string(ncols) +
+             " fields, expected 2 (sentence, label) "
+             "or 3 (index, sentence, label)",
          "BLUE TSV files are tab-separated without quoting");
   }
   if (o.labeled && !has_label) {
@@ -1070,9 +1109,9 @@ std::vector<ReExample> read_blue_tsv(const std::string& path, const ReaderOption
     first = false;
     const size_t ln = reader.record_line();
     if (row.size() != ncols) {
-      fail(where(path, ln), "wrong column count: " + std::to_string(row.size()) +
-                                " fields, expected " + std::to_string(ncols) + " as on line " +
-                                std::to_string(first_line),
+      fail(where(path, ln),
+           "wrong column count: " + std::to_string(row.size()) + " fields, expected " +
+               std::to_string(ncols) + " as on line " + std::to_string(first_line),
            "a tab inside the sentence breaks the row");
     }
     ReExample ex;
@@ -1092,7 +1131,8 @@ std::vector<ReExample> read_blue_tsv(const std::string& path, const ReaderOption
 
 std::vector<ReExample> read_re_jsonl(const std::string& path, const ReaderOptions& o) {
   if (o.entity_markers.size() != 4) {
-    fail("entity_markers", "needs exactly 4 markers (head open, head close, tail open, tail close)");
+    fail("entity_markers",
+         "needs exactly 4 markers (head open, head close, tail open, tail close)");
   }
   LineReader lr(path);
   std::vector<ReExample> out;
@@ -1124,9 +1164,10 @@ std::vector<ReExample> read_re_jsonl(const std::string& path, const ReaderOption
       cs[k][1] = e;
     }
     if (spans[0].begin < spans[1].end && spans[1].begin < spans[0].end) {
-      fail(loc, "the head [" + std::to_string(cs[0][0]) + ", " + std::to_string(cs[0][1]) +
-                    ") and tail [" + std::to_string(cs[1][0]) + ", " + std::to_string(cs[1][1]) +
-                    ") spans overlap",
+      fail(loc,
+           "the head [" + std::to_string(cs[0][0]) + ", " + std::to_string(cs[0][1]) +
+               ") and tail [" + std::to_string(cs[1][0]) + ", " + std::to_string(cs[1][1]) +
+               ") spans overlap",
            "entity markers need disjoint head and tail spans");
     }
     // Insert the markers; at one position closing markers go before opening ones.

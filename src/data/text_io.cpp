@@ -316,7 +316,9 @@ class LineSax {
 
 }  // namespace
 
-const char* json_line_key() { return kLineKey; }
+const char* json_line_key() {
+  return kLineKey;
+}
 
 nlohmann::json parse_json_with_lines(std::string_view text, const std::string& file,
                                      size_t first_line) {
@@ -354,7 +356,8 @@ std::vector<uint32_t> code_point_starts(std::string_view s) {
   std::vector<uint32_t> starts;
   starts.reserve(s.size() + 1);
   for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(static_cast<uint32_t>(i));
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80)
+      starts.push_back(static_cast<uint32_t>(i));
   }
   starts.push_back(static_cast<uint32_t>(s.size()));
   return starts;

@@ -110,8 +110,8 @@ void NerWindowMerger::add(const std::vector<size_t>& feature_indices, const at::
 WindowAggregation parse_window_aggregation(const std::string& name) {
   if (name == "mean") return WindowAggregation::kMean;
   if (name == "max") return WindowAggregation::kMax;
-  fail("window_aggregation", "unknown aggregation '" + name + "'" +
-                                 did_you_mean(name, {"mean", "max"}),
+  fail("window_aggregation",
+       "unknown aggregation '" + name + "'" + did_you_mean(name, {"mean", "max"}),
        "use mean or max");
 }
 
@@ -168,8 +168,8 @@ std::vector<TextEntity> text_entities(const NerExample& ex, const std::vector<st
     fail("text entities", "the example has no character spans (it was not built from raw text)");
   }
   if (tags.size() != ex.words.size()) {
-    fail("text entities", std::to_string(tags.size()) + " tags for " +
-                              std::to_string(ex.words.size()) + " words");
+    fail("text entities",
+         std::to_string(tags.size()) + " tags for " + std::to_string(ex.words.size()) + " words");
   }
   std::vector<std::string> t = tags;
   for (auto& x : t) {
@@ -180,7 +180,8 @@ std::vector<TextEntity> text_entities(const NerExample& ex, const std::vector<st
     return static_cast<size_t>(std::lower_bound(cps.begin(), cps.end(), byte) - cps.begin());
   };
   std::vector<TextEntity> out;
-  for (const auto& span : tags_to_spans(t, scheme == TagScheme::kNone ? TagScheme::kIOB2 : scheme)) {
+  for (const auto& span :
+       tags_to_spans(t, scheme == TagScheme::kNone ? TagScheme::kIOB2 : scheme)) {
     TextEntity e;
     e.start = cp_of(ex.word_spans[span.begin].begin);
     e.end = cp_of(ex.word_spans[span.end - 1].end);

@@ -34,8 +34,8 @@ inline std::shared_ptr<tok::Tokenizer> test_tokenizer() {
   return cached;
 }
 
-#define CLINTORCH_NEED_TOKENIZER(var)                                                         \
-  auto var = ::clintorch::test::test_tokenizer();                                             \
+#define CLINTORCH_NEED_TOKENIZER(var)             \
+  auto var = ::clintorch::test::test_tokenizer(); \
   if (!var) GTEST_SKIP() << "no tokenizer: CLINTORCH_MINILM_DIR and the shared vocab are absent"
 
 // A fresh temporary folder removed at destruction.

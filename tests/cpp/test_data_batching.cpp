@@ -44,7 +44,8 @@ TEST(DataBatching, RandomPlanIsDeterministicPerSeedAndEpoch) {
   o.shuffle = false;
   o.drop_last = false;
   const auto seq = plan_batches(lengths, o, 3);
-  EXPECT_EQ(seq.front(), (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(seq.front(),
+            (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}));
 }
 
 TEST(DataBatching, GroupByLengthFollowsHfMegaBatches) {
@@ -105,7 +106,8 @@ TEST(DataBatching, TokenBudgetBatchesStayWithinMaxTokens) {
   o.batch_size = 16;  // a cap on sequences
   for (const auto& b : plan_batches(lengths, o, 0)) EXPECT_LE(b.size(), 16u);
   o.max_tokens = 100;
-  EXPECT_NE(test::error_of([&] { plan_batches(lengths, o, 0); }).find("max_tokens"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { plan_batches(lengths, o, 0); }).find("max_tokens"),
+            std::string::npos);
 }
 
 TEST(DataBatching, CollatePadsToTheLongestAndMasksLabels) {
@@ -119,7 +121,8 @@ TEST(DataBatching, CollatePadsToTheLongestAndMasksLabels) {
   auto d = load_task_dataset(file, *tokenizer, o);
   ASSERT_EQ(d->features.size(), 2u);
   Batch b = d->collate({0, 1}, 0, 8);
-  const int64_t longest = static_cast<int64_t>(std::max(d->features[0].length(), d->features[1].length()));
+  const int64_t longest =
+      static_cast<int64_t>(std::max(d->features[0].length(), d->features[1].length()));
   EXPECT_EQ(b.input_ids.size(1), (longest + 7) / 8 * 8);
   EXPECT_EQ(b.attention_mask.sum().item<int64_t>(),
             static_cast<int64_t>(d->features[0].length() + d->features[1].length()));
@@ -156,7 +159,8 @@ TEST(DataBatching, LoaderIsResumableAtAnyBatch) {
 TEST(DataBatching, FeatureCacheIsReusedAndInvalidated) {
   CLINTORCH_NEED_TOKENIZER(tokenizer);
   test::TempDir dir;
-  const std::string file = dir.write("c.conll", "Aspirin\tB-Drug\n81\tO\nmg\tO\n\nNo\tO\nchange\tO\n\n");
+  const std::string file =
+      dir.write("c.conll", "Aspirin\tB-Drug\n81\tO\nmg\tO\n\nNo\tO\nchange\tO\n\n");
   DataOptions o;
   o.cache.dir = dir.path("cache");
   auto first = load_task_dataset(file, *tokenizer, o);
@@ -197,10 +201,14 @@ TEST(DataMasking, StatisticsOverOneMillionTokens) {
     const size_t len = 256 + rng.below(257);  // the rest is padding
     for (size_t j = 0; j < seq; ++j) {
       const size_t i = r * seq + j;
-      if (j == 0) ids[i] = 101;
-      else if (j == len - 1) ids[i] = 102;
-      else if (j >= len) ids[i] = 0;
-      else ids[i] = static_cast<int64_t>(1000 + rng.below(29000));
+      if (j == 0)
+        ids[i] = 101;
+      else if (j == len - 1)
+        ids[i] = 102;
+      else if (j >= len)
+        ids[i] = 0;
+      else
+        ids[i] = static_cast<int64_t>(1000 + rng.below(29000));
       no_mask[i] = j == 0 || j >= len - 1;
     }
   }
@@ -222,9 +230,12 @@ TEST(DataMasking, StatisticsOverOneMillionTokens) {
     }
     ASSERT_EQ(labels[i], orig[i]);
     ++selected;
-    if (ids[i] == mask_id) ++masked;
-    else if (ids[i] != orig[i]) ++randomised;
-    else ++kept;
+    if (ids[i] == mask_id)
+      ++masked;
+    else if (ids[i] != orig[i])
+      ++randomised;
+    else
+      ++kept;
   }
   ASSERT_GT(candidates, 1000000u);
   const double p = static_cast<double>(selected) / static_cast<double>(candidates);
@@ -263,8 +274,8 @@ TEST(DataMasking, WholeWordMaskingMasksEveryPieceOfASelectedWord) {
   }
   MaskingOptions mo;
   mo.whole_word_mask = true;
-  MlmMasker(mo, 103, 30522).apply(ids.data(), labels.data(), no_mask.data(), starts.data(), rows,
-                                  seq, 77);
+  MlmMasker(mo, 103, 30522)
+      .apply(ids.data(), labels.data(), no_mask.data(), starts.data(), rows, seq, 77);
   size_t words_selected = 0;
   for (size_t r = 0; r < rows; ++r) {
     const int64_t* l = &labels[r * seq];
@@ -284,7 +295,8 @@ TEST(DataMasking, RejectsBadProbabilities) {
   MaskingOptions mo;
   mo.mask_replace_prob = 0.9;
   mo.random_replace_prob = 0.2;
-  EXPECT_NE(test::error_of([&] { MlmMasker(mo, 103, 10); }).find("must not exceed 1"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { MlmMasker(mo, 103, 10); }).find("must not exceed 1"),
+            std::string::npos);
   mo = MaskingOptions{};
   mo.mlm_probability = 1.5;
   EXPECT_FALSE(test::error_of([&] { MlmMasker(mo, 103, 10); }).empty());
@@ -317,7 +329,8 @@ TEST(DataMlm, GroupTextsBlocksLineByLineAndDynamicMasks) {
   const auto b0 = c->sequence_ids(0);
   EXPECT_EQ(b0[0], tokenizer->cls_id());
   tok::EncodeOptions eo;
-  const auto first_doc = tokenizer->encode("Patient 0 was seen in clinic for hypertension follow-up.", eo);
+  const auto first_doc =
+      tokenizer->encode("Patient 0 was seen in clinic for hypertension follow-up.", eo);
   EXPECT_TRUE(std::equal(first_doc.ids.begin(), first_doc.ids.end(), b0.begin()));
   auto again = MlmCorpus::open({dir.path("corpus")}, *tokenizer, mo, MaskingOptions{}, cache);
   EXPECT_TRUE(again->from_cache());
@@ -375,8 +388,8 @@ TEST(DataMlm, ErrorsNameTheFile) {
   cache.enabled = false;
   MlmCorpusOptions mo;
   mo.max_seq_length = 4;
-  const std::string e = test::error_of(
-      [&] { MlmCorpus::open({bad}, *tokenizer, mo, MaskingOptions{}, cache); });
+  const std::string e =
+      test::error_of([&] { MlmCorpus::open({bad}, *tokenizer, mo, MaskingOptions{}, cache); });
   EXPECT_NE(e.find(bad + ":2: invalid UTF-8"), std::string::npos) << e;
   const std::string missing = test::error_of(
       [&] { MlmCorpus::open({dir.path("nope")}, *tokenizer, mo, MaskingOptions{}, cache); });

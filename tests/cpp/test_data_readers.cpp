@@ -54,7 +54,8 @@ TEST(DataReaders, ConllColumnsDocstartAndSchemes) {
 TEST(DataReaders, TagSchemeConversionRoundTrips) {
   const std::vector<std::string> iob2{"B-A", "I-A", "I-A", "O", "B-B", "B-B", "I-B", "O", "B-A"};
   const auto iobes = convert_tags(iob2, TagScheme::kIOB2, TagScheme::kIOBES);
-  EXPECT_EQ(iobes, (std::vector<std::string>{"B-A", "I-A", "E-A", "O", "S-B", "B-B", "E-B", "O", "S-A"}));
+  EXPECT_EQ(iobes,
+            (std::vector<std::string>{"B-A", "I-A", "E-A", "O", "S-B", "B-B", "E-B", "O", "S-A"}));
   EXPECT_EQ(convert_tags(iobes, TagScheme::kIOBES, TagScheme::kIOB2), iob2);
   EXPECT_EQ(detect_tag_scheme({"B-A", "O", "I-A"}), TagScheme::kIOB2);
   EXPECT_EQ(detect_tag_scheme({"S-A", "O"}), TagScheme::kIOBES);
@@ -62,16 +63,18 @@ TEST(DataReaders, TagSchemeConversionRoundTrips) {
   // Untyped tags (BioBERT JNLPBA): B/I/O.
   EXPECT_EQ(convert_tags({"B", "I", "O", "B"}, TagScheme::kIOB2, TagScheme::kIOBES),
             (std::vector<std::string>{"B", "E", "O", "S"}));
-  EXPECT_FALSE(test::error_of([] { convert_tags({"X-A"}, TagScheme::kIOB2, TagScheme::kIOBES); }).empty());
+  EXPECT_FALSE(
+      test::error_of([] { convert_tags({"X-A"}, TagScheme::kIOB2, TagScheme::kIOBES); }).empty());
   const LabelMap m({"B-A", "B-B", "I-A", "O"});
   EXPECT_EQ(m.b_to_i(), (std::vector<int32_t>{2, 1, 2, 3}));
 }
 
 TEST(DataReaders, NerJsonlTokensAndIntegerTags) {
   test::TempDir dir;
-  const std::string f = dir.write("a.jsonl",
-                                  "{\"id\": 7, \"tokens\": [\"No\", \"fever\"], \"ner_tags\": [0, 1]}\n\n"
-                                  "{\"tokens\": [\"Cough\"], \"tags\": [\"B-Sym\"]}\n");
+  const std::string f =
+      dir.write("a.jsonl",
+                "{\"id\": 7, \"tokens\": [\"No\", \"fever\"], \"ner_tags\": [0, 1]}\n\n"
+                "{\"tokens\": [\"Cough\"], \"tags\": [\"B-Sym\"]}\n");
   ReaderOptions o;
   o.label_names = {"O", "B-Sym"};
   auto ex = read_ner(f, Format::kAuto, o);
@@ -98,7 +101,8 @@ TEST(DataReaders, SpansBecomeWordTagsThroughTheTokenizer) {
   ASSERT_EQ(e.words.size(), e.tags.size());
   std::vector<std::string> entity_words;
   for (size_t w = 0; w < e.words.size(); ++w) {
-    EXPECT_EQ(e.text.substr(e.word_spans[w].begin, e.word_spans[w].end - e.word_spans[w].begin), e.words[w]);
+    EXPECT_EQ(e.text.substr(e.word_spans[w].begin, e.word_spans[w].end - e.word_spans[w].begin),
+              e.words[w]);
     if (e.tags[w] != "O") entity_words.push_back(e.words[w] + "/" + e.tags[w]);
   }
   EXPECT_EQ(entity_words, (std::vector<std::string>{"BP/B-Vital", "150/I-Vital", "//I-Vital",
@@ -132,7 +136,8 @@ TEST(DataReaders, CsvQuotingNewlinesMultiLabelAndRegression) {
   EXPECT_EQ(cols[0].labels, (std::vector<std::string>{"cardio"}));
   EXPECT_EQ(cols[1].labels, (std::vector<std::string>{"renal"}));
   // Regression from a TSV with a pair.
-  const std::string t = dir.write("b.tsv", "\tsentence1\tsentence2\tscore\n0\tA b.\tC \"d\".\t3.25\n");
+  const std::string t =
+      dir.write("b.tsv", "\tsentence1\tsentence2\tscore\n0\tA b.\tC \"d\".\t3.25\n");
   ReaderOptions r;
   r.text_column = "sentence1";
   r.text_pair_column = "sentence2";
@@ -147,9 +152,10 @@ TEST(DataReaders, CsvQuotingNewlinesMultiLabelAndRegression) {
 TEST(DataReaders, ClassificationJsonlAndFeatures) {
   CLINTORCH_NEED_TOKENIZER(tokenizer);
   test::TempDir dir;
-  const std::string f = dir.write("a.jsonl",
-                                  "{\"text\": \"Pt reports dysuria.\", \"labels\": [\"uti\", \"pain\"]}\n"
-                                  "{\"text\": \"No complaints.\", \"labels\": []}\n");
+  const std::string f =
+      dir.write("a.jsonl",
+                "{\"text\": \"Pt reports dysuria.\", \"labels\": [\"uti\", \"pain\"]}\n"
+                "{\"text\": \"No complaints.\", \"labels\": []}\n");
   DataOptions o = options_for(Task::kSequenceClassification);
   o.reader.problem_type = ProblemType::kMultiLabel;
   auto d = load_task_dataset(f, *tokenizer, o);
@@ -203,8 +209,10 @@ TEST(DataReaders, SquadV2AndQaFeatures) {
 TEST(DataReaders, RelationFormats) {
   CLINTORCH_NEED_TOKENIZER(tokenizer);
   test::TempDir dir;
-  const std::string blue = dir.write("train.tsv", "@GENE$ variants raise @DISEASE$ risk.\t1\nNo link.\t0\n");
-  const std::string gad_test = dir.write("test.tsv", "index\tsentence\tlabel\n0\t@GENE$ and @DISEASE$.\t1\n");
+  const std::string blue =
+      dir.write("train.tsv", "@GENE$ variants raise @DISEASE$ risk.\t1\nNo link.\t0\n");
+  const std::string gad_test =
+      dir.write("test.tsv", "index\tsentence\tlabel\n0\t@GENE$ and @DISEASE$.\t1\n");
   ReaderOptions ro;
   auto a = read_relations(blue, Format::kAuto, ro);
   ASSERT_EQ(a.size(), 2u);
@@ -214,20 +222,22 @@ TEST(DataReaders, RelationFormats) {
   EXPECT_EQ(b[0].id, "0");
   EXPECT_EQ(b[0].line, 2u);
   // JSONL with spans: markers inserted (code points).
-  const std::string j = dir.write(
-      "re.jsonl",
-      "{\"text\": \"Né warfarin raised INR.\", \"head\": {\"start\": 3, \"end\": 11}, "
-      "\"tail\": [19, 22], \"label\": \"increases\"}\n");
+  const std::string j =
+      dir.write("re.jsonl",
+                "{\"text\": \"Né warfarin raised INR.\", \"head\": {\"start\": 3, \"end\": 11}, "
+                "\"tail\": [19, 22], \"label\": \"increases\"}\n");
   auto r = read_relations(j, Format::kAuto, ro);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].text, "Né [E1]warfarin[/E1] raised [E2]INR[/E2].");
   // Without the markers in the vocabulary: a clear error; with them: marker positions.
   tok::Tokenizer t = tok::Tokenizer::from_vocab_file(
-      std::string(std::getenv("CLINTORCH_MINILM_DIR") ? std::getenv("CLINTORCH_MINILM_DIR")
-                                                      : test::shared_datasets() + "/vocab_bert-base-uncased") +
+      std::string(std::getenv("CLINTORCH_MINILM_DIR")
+                      ? std::getenv("CLINTORCH_MINILM_DIR")
+                      : test::shared_datasets() + "/vocab_bert-base-uncased") +
       "/vocab.txt");
   DataOptions o = options_for(Task::kRelationExtraction);
-  EXPECT_NE(test::error_of([&] { load_task_dataset(j, t, o); }).find("entity marker"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_task_dataset(j, t, o); }).find("entity marker"),
+            std::string::npos);
   add_entity_markers(t);
   auto d = load_task_dataset(j, t, o);
   ASSERT_EQ(d->features.size(), 1u);
@@ -237,7 +247,8 @@ TEST(DataReaders, RelationFormats) {
   Batch batch = d->collate({0});
   EXPECT_EQ(batch.entity_positions[0][0].item<int64_t>(), f.head_marker);
   // Prediction input without labels still carries the marker positions.
-  const std::string u = dir.write("u.jsonl", "{\"text\": \"A b c.\", \"head\": [0, 1], \"tail\": [4, 5]}\n");
+  const std::string u =
+      dir.write("u.jsonl", "{\"text\": \"A b c.\", \"head\": [0, 1], \"tail\": [4, 5]}\n");
   o.reader.labeled = false;
   auto pd = load_task_dataset(u, t, o);
   Batch pb = pd->collate({0});
@@ -270,37 +281,47 @@ TEST(DataReaders, BadFileMatrixGivesFileLineErrorsWithoutText) {
        "text,label\n\"" + phi + "\",a\n" + phi + ",b,extra\n", ":3: wrong column count", nullptr},
       {"tsv wrong column count", Task::kRelationExtraction, "d.tsv", phi + "\t1\n" + phi + "\n",
        ":2: wrong column count", nullptr},
-      {"empty conll", Task::kTokenClassification, "e.conll", "\n\n", ": no examples found", nullptr},
+      {"empty conll", Task::kTokenClassification, "e.conll", "\n\n", ": no examples found",
+       nullptr},
       {"empty csv", Task::kSequenceClassification, "f.csv", "", ": no examples found", nullptr},
       {"empty squad", Task::kQuestionAnswering, "g.json", "", ": no examples found", nullptr},
       {"empty jsonl", Task::kTokenClassification, "h.jsonl", "", ": no examples found", nullptr},
-      {"invalid utf-8 conll", Task::kTokenClassification, "i.conll",
-       phi + "\tO\nbad\xff\xfe\tO\n", ":2: invalid UTF-8 at byte 4", nullptr},
+      {"invalid utf-8 conll", Task::kTokenClassification, "i.conll", phi + "\tO\nbad\xff\xfe\tO\n",
+       ":2: invalid UTF-8 at byte 4", nullptr},
       {"invalid utf-8 csv", Task::kSequenceClassification, "j.csv",
        "text,label\n" + phi + " \xC0\xAF,a\n", ":2: invalid UTF-8", nullptr},
       {"invalid utf-8 squad", Task::kQuestionAnswering, "k.json",
-       "{\"data\": [\n{\"paragraphs\": [{\"context\": \"\xE2\x28\xA1\"}]}]}", ":2: invalid UTF-8", nullptr},
+       "{\"data\": [\n{\"paragraphs\": [{\"context\": \"\xE2\x28\xA1\"}]}]}", ":2: invalid UTF-8",
+       nullptr},
       {"overlapping spans", Task::kTokenClassification, "l.jsonl",
-       "{\"text\": \"x\", \"entities\": []}\n{\"text\": \"" + phi + " has diabetes\", \"entities\": [[0, 8, \"PER\"], [5, 12, \"X\"]]}\n",
+       "{\"text\": \"x\", \"entities\": []}\n{\"text\": \"" + phi +
+           " has diabetes\", \"entities\": [[0, 8, \"PER\"], [5, 12, \"X\"]]}\n",
        ":2: entities 1 [0, 8) and 2 [5, 12) overlap", nullptr},
       {"out-of-range span", Task::kTokenClassification, "m.jsonl",
-       "{\"text\": \"" + phi + "\", \"entities\": [{\"start\": 2, \"end\": 40, \"label\": \"PER\"}]}\n",
+       "{\"text\": \"" + phi +
+           "\", \"entities\": [{\"start\": 2, \"end\": 40, \"label\": \"PER\"}]}\n",
        ":1: entity 1 [2, 40) is out of range", nullptr},
       {"out-of-range RE span", Task::kRelationExtraction, "n.jsonl",
        "{\"text\": \"" + phi + "\", \"head\": [0, 4], \"tail\": [5, 99], \"label\": \"r\"}\n",
        ":1: 'tail' span [5, 99) is out of range", nullptr},
       {"unknown label", Task::kTokenClassification, "o.conll",
        phi + "\tB-PER\n\n" + phi + "\tB-PERSON\n", ":3: label 'B-PERSON' is not among",
-       [](DataOptions& o) { o.labels = {"B-PER", "I-PER", "O"}; }},
-      {"unknown class", Task::kSequenceClassification, "p.csv", "text,label\n" + phi + ",oncology\n",
-       ":2: label 'oncology' is not among", [](DataOptions& o) { o.labels = {"cardiology"}; }},
+       [](DataOptions& o) {
+         o.labels = {"B-PER", "I-PER", "O"};
+       }},
+      {"unknown class", Task::kSequenceClassification, "p.csv",
+       "text,label\n" + phi + ",oncology\n", ":2: label 'oncology' is not among",
+       [](DataOptions& o) { o.labels = {"cardiology"}; }},
       {"missing answer span", Task::kQuestionAnswering, "q.json",
-       "{\"data\": [{\"paragraphs\": [{\"context\": \"" + phi + "\",\n \"qas\": [\n"
-       "{\"id\": \"a\", \"question\": \"Who?\", \"answers\": []}]}]}]}",
+       "{\"data\": [{\"paragraphs\": [{\"context\": \"" + phi +
+           "\",\n \"qas\": [\n"
+           "{\"id\": \"a\", \"question\": \"Who?\", \"answers\": []}]}]}]}",
        ":3: question 'a' has no answer span", nullptr},
       {"answer does not match", Task::kQuestionAnswering, "r.json",
-       "{\"data\": [{\"paragraphs\": [{\"context\": \"" + phi + " was seen\",\n \"qas\": [{\"id\": \"b\", "
-       "\"question\": \"Who?\",\n \"answers\": [\n{\"text\": \"" + phi + "\", \"answer_start\": 3}]}]}]}]}",
+       "{\"data\": [{\"paragraphs\": [{\"context\": \"" + phi +
+           " was seen\",\n \"qas\": [{\"id\": \"b\", "
+           "\"question\": \"Who?\",\n \"answers\": [\n{\"text\": \"" +
+           phi + "\", \"answer_start\": 3}]}]}]}]}",
        ":4: answer 1 of question 'b' does not match the context", nullptr},
       {"invalid json line", Task::kSequenceClassification, "s.jsonl",
        "{\"text\": \"ok\", \"label\": \"a\"}\n{\"text\": \"" + phi + "\" \"label\": 1}\n",
@@ -311,8 +332,8 @@ TEST(DataReaders, BadFileMatrixGivesFileLineErrorsWithoutText) {
        "text,label\n" + phi + ",high\n", ":2: label 'high' in column 'label' is not a number",
        [](DataOptions& o) { o.reader.problem_type = ProblemType::kRegression; }},
       {"tags and tokens differ", Task::kTokenClassification, "v.jsonl",
-       "{\"tokens\": [\"a\", \"b\"], \"tags\": [\"O\"]}\n", ":1: 'tokens' has 2 words but 'tags' has 1",
-       nullptr},
+       "{\"tokens\": [\"a\", \"b\"], \"tags\": [\"O\"]}\n",
+       ":1: 'tokens' has 2 words but 'tags' has 1", nullptr},
   };
   for (const auto& c : cases) {
     const std::string path = dir.write(c.file, c.content);
@@ -321,7 +342,8 @@ TEST(DataReaders, BadFileMatrixGivesFileLineErrorsWithoutText) {
     if (c.task == Task::kRelationExtraction) add_entity_markers(*tokenizer);
     const std::string e = test::error_of([&] { load_task_dataset(path, *tokenizer, o); });
     EXPECT_NE(e.find(path + c.expect), std::string::npos)
-        << c.name << ": expected '" << path + c.expect << "' in:\n" << e;
+        << c.name << ": expected '" << path + c.expect << "' in:\n"
+        << e;
     EXPECT_EQ(e.find(phi), std::string::npos) << c.name << " leaks the text:\n" << e;
     EXPECT_EQ(e.find("Doe"), std::string::npos) << c.name << " leaks the text:\n" << e;
   }
@@ -333,10 +355,12 @@ TEST(DataReaders, BadFileMatrixGivesFileLineErrorsWithoutText) {
   auto d = load_task_dataset(unk, *tokenizer, o);
   EXPECT_EQ(d->features[1].token_labels[1], 2);
   // A directory or a missing file.
-  EXPECT_NE(test::error_of([&] { load_task_dataset(dir.path(), *tokenizer, o); }).find("is a directory"),
-            std::string::npos);
-  EXPECT_NE(test::error_of([&] { load_task_dataset(dir.path("none.conll"), *tokenizer, o); })
-                .find("cannot open"),
+  EXPECT_NE(
+      test::error_of([&] { load_task_dataset(dir.path(), *tokenizer, o); }).find("is a directory"),
+      std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              load_task_dataset(dir.path("none.conll"), *tokenizer, o);
+            }).find("cannot open"),
             std::string::npos);
 }
 
@@ -360,8 +384,8 @@ std::string shared(const std::string& rel) {
   return test::shared_datasets() + "/" + rel;
 }
 
-#define NEED_SHARED(rel)                                                                     \
-  if (!std::filesystem::exists(shared(rel)))                                                 \
+#define NEED_SHARED(rel)                     \
+  if (!std::filesystem::exists(shared(rel))) \
   GTEST_SKIP() << "shared dataset " << shared(rel) << " absent: real-data check not run"
 
 TEST(DataRealSets, NcbiDiseaseAndBc5cdr) {
@@ -422,9 +446,11 @@ TEST(DataRealSets, ChemProtBioElectra) {
   for (const auto& ex : train->re) counts[ex.label]++;
   EXPECT_EQ(counts["CPR:4"], 2251u);
   EXPECT_EQ(counts["False"], 12389u);
-  auto dev = load_task_dataset(shared("re_ChemProt_bioelectra/dev.tsv"), *tokenizer, o, &train->labels);
+  auto dev =
+      load_task_dataset(shared("re_ChemProt_bioelectra/dev.tsv"), *tokenizer, o, &train->labels);
   EXPECT_EQ(dev->re.size(), 10361u);
-  auto test = load_task_dataset(shared("re_ChemProt_bioelectra/test.tsv"), *tokenizer, o, &train->labels);
+  auto test =
+      load_task_dataset(shared("re_ChemProt_bioelectra/test.tsv"), *tokenizer, o, &train->labels);
   EXPECT_EQ(test->re.size(), 14396u);
 }
 

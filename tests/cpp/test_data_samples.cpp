@@ -19,34 +19,48 @@ struct Sample {
 
 TEST(DataSamples, EveryFormatLoads) {
   CLINTORCH_NEED_TOKENIZER(tokenizer);
-  const std::vector<std::string> ner_labels{"B-Problem", "B-Test",   "B-Treatment", "I-Problem",
-                                            "I-Test",    "I-Treatment", "O"};
+  const std::vector<std::string> ner_labels{
+      "B-Problem", "B-Test", "B-Treatment", "I-Problem", "I-Test", "I-Treatment", "O"};
   const std::vector<Sample> samples{
       {"ner_conll/train.tsv", Task::kTokenClassification, 8, ner_labels, nullptr},
-      {"ner_conll_iobes/train.txt", Task::kTokenClassification, 6,
+      {"ner_conll_iobes/train.txt",
+       Task::kTokenClassification,
+       6,
        {"B-Problem", "B-Test", "B-Treatment", "E-Problem", "E-Test", "E-Treatment", "I-Problem",
         "I-Treatment", "O", "S-Problem", "S-Test", "S-Treatment"},
        nullptr},
       {"ner_jsonl/train.jsonl", Task::kTokenClassification, 8, ner_labels, nullptr},
-      {"ner_spans/train.jsonl", Task::kTokenClassification, 4,
-       {"B-Problem", "B-Test", "B-Treatment", "I-Problem", "I-Treatment", "O"}, nullptr},
+      {"ner_spans/train.jsonl",
+       Task::kTokenClassification,
+       4,
+       {"B-Problem", "B-Test", "B-Treatment", "I-Problem", "I-Treatment", "O"},
+       nullptr},
       {"cls_csv/train.csv", Task::kSequenceClassification, 6, {"Cardiology", "Urology"}, nullptr},
-      {"cls_tsv/train.tsv", Task::kSequenceClassification, 6,
+      {"cls_tsv/train.tsv",
+       Task::kSequenceClassification,
+       6,
        {"contradiction", "entailment", "neutral"},
        [](DataOptions& o) {
          o.reader.text_column = "sentence1";
          o.reader.text_pair_column = "sentence2";
        }},
-      {"cls_jsonl/train.jsonl", Task::kSequenceClassification, 5,
+      {"cls_jsonl/train.jsonl",
+       Task::kSequenceClassification,
+       5,
        {"cardiac", "endocrine", "infectious", "renal"},
        [](DataOptions& o) { o.reader.problem_type = ProblemType::kMultiLabel; }},
-      {"cls_multilabel_columns/train.csv", Task::kSequenceClassification, 4,
+      {"cls_multilabel_columns/train.csv",
+       Task::kSequenceClassification,
+       4,
        {"cardiac", "renal", "endocrine"},
        [](DataOptions& o) {
          o.reader.problem_type = ProblemType::kMultiLabel;
          o.reader.label_columns = {"cardiac", "renal", "endocrine"};
        }},
-      {"cls_regression/train.tsv", Task::kSequenceClassification, 4, {},
+      {"cls_regression/train.tsv",
+       Task::kSequenceClassification,
+       4,
+       {},
        [](DataOptions& o) {
          o.reader.problem_type = ProblemType::kRegression;
          o.reader.text_column = "sentence1";
@@ -56,8 +70,11 @@ TEST(DataSamples, EveryFormatLoads) {
       {"qa_squad/train.json", Task::kQuestionAnswering, 6, {}, nullptr},
       {"re_blue/train.tsv", Task::kRelationExtraction, 4, {"0", "1"}, nullptr},
       {"re_blue/test.tsv", Task::kRelationExtraction, 2, {"0", "1"}, nullptr},
-      {"re_jsonl/train.jsonl", Task::kRelationExtraction, 4,
-       {"decreases_level", "increases_level", "none"}, nullptr},
+      {"re_jsonl/train.jsonl",
+       Task::kRelationExtraction,
+       4,
+       {"decreases_level", "increases_level", "none"},
+       nullptr},
   };
   add_entity_markers(*tokenizer);
   for (const auto& s : samples) {
@@ -91,7 +108,8 @@ TEST(DataSamples, EveryFormatLoads) {
     const auto s = f.context_offsets[static_cast<size_t>(f.start_position)];
     const auto e = f.context_offsets[static_cast<size_t>(f.end_position)];
     EXPECT_EQ(static_cast<size_t>(s.begin), ex.answers[0].char_start) << ex.id;
-    EXPECT_EQ(static_cast<size_t>(e.end - s.begin), ex.answers[0].text.size()) << ex.id;  // ASCII answers
+    EXPECT_EQ(static_cast<size_t>(e.end - s.begin), ex.answers[0].text.size())
+        << ex.id;  // ASCII answers
   }
   // Both MLM samples.
   CacheOptions cache;
@@ -102,8 +120,8 @@ TEST(DataSamples, EveryFormatLoads) {
                                MaskingOptions{}, cache);
   EXPECT_EQ(lines->num_documents(), 8u);
   mo.document_split = "blank_line";
-  auto blocks = MlmCorpus::open({test::source_path("datasets/mlm_text_blank/notes.txt")}, *tokenizer,
-                                mo, MaskingOptions{}, cache);
+  auto blocks = MlmCorpus::open({test::source_path("datasets/mlm_text_blank/notes.txt")},
+                                *tokenizer, mo, MaskingOptions{}, cache);
   EXPECT_EQ(blocks->num_documents(), 3u);
 }
 

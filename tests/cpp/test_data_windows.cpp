@@ -16,12 +16,46 @@ namespace {
 
 // A synthetic clinical note of `n` words with IOB2 tags; many words split into several pieces.
 NerExample synthetic_note(size_t n, uint64_t seed) {
-  static const std::vector<std::string> vocab{
-      "patient", "denies", "chest",  "pain",   "hypertension", "metoprolol", "tartrate", "25",
-      "mg",      "bid",    ",",      ".",      "echocardiogram", "showed",   "ejection", "fraction",
-      "of",      "55%",    "and",    "no",     "pericardial", "effusion",   "history",  "diabetes",
-      "mellitus", "type",  "2",      "on",     "metformin",   "hyperlipidemia", "tachycardia", "(",
-      ")",       "stable", "follow-up", "in",  "clinic",      "weeks",      "nausea",   "vomiting"};
+  static const std::vector<std::string> vocab{"patient",
+                                              "denies",
+                                              "chest",
+                                              "pain",
+                                              "hypertension",
+                                              "metoprolol",
+                                              "tartrate",
+                                              "25",
+                                              "mg",
+                                              "bid",
+                                              ",",
+                                              ".",
+                                              "echocardiogram",
+                                              "showed",
+                                              "ejection",
+                                              "fraction",
+                                              "of",
+                                              "55%",
+                                              "and",
+                                              "no",
+                                              "pericardial",
+                                              "effusion",
+                                              "history",
+                                              "diabetes",
+                                              "mellitus",
+                                              "type",
+                                              "2",
+                                              "on",
+                                              "metformin",
+                                              "hyperlipidemia",
+                                              "tachycardia",
+                                              "(",
+                                              ")",
+                                              "stable",
+                                              "follow-up",
+                                              "in",
+                                              "clinic",
+                                              "weeks",
+                                              "nausea",
+                                              "vomiting"};
   Rng rng(seed);
   NerExample ex;
   ex.line = 1;
@@ -96,10 +130,12 @@ TEST(DataWindows, TwoThousandWordNoteEveryWordPredictedExactlyOnce) {
   rng.shuffle(order);
   NerWindowMerger merger(d.features, d.words);
   for (size_t b = 0; b < order.size(); b += 5) {
-    std::vector<size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(b),
-                            order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), b + 5)));
+    std::vector<size_t> idx(
+        order.begin() + static_cast<std::ptrdiff_t>(b),
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), b + 5)));
     auto pred = torch::full({static_cast<int64_t>(idx.size()), 128}, -7, torch::kInt64);
-    for (size_t r = 0; r < idx.size(); ++r) pred[static_cast<int64_t>(r)].fill_(static_cast<int64_t>(idx[r]));
+    for (size_t r = 0; r < idx.size(); ++r)
+      pred[static_cast<int64_t>(r)].fill_(static_cast<int64_t>(idx[r]));
     merger.add(idx, pred);
   }
   size_t checked = 0;
@@ -119,7 +155,8 @@ TEST(DataWindows, TwoThousandWordNoteEveryWordPredictedExactlyOnce) {
           continue;
         }
         const size_t p = static_cast<size_t>(g) - f.token_begin;
-        const double s = static_cast<double>(std::min(p, f.token_count - 1 - p)) + 0.01 * f.token_count;
+        const double s =
+            static_cast<double>(std::min(p, f.token_count - 1 - p)) + 0.01 * f.token_count;
         if (s > best) {
           best = s;
           best_feature = static_cast<int64_t>(i);
@@ -260,7 +297,9 @@ TEST(DataWindows, RawTextEntitiesSliceTheOriginalText) {
   const auto ents = text_entities(ex, tags, scores, TagScheme::kIOB2);
   ASSERT_EQ(ents.size(), 2u);
   const auto cps = code_point_starts(text);
-  auto slice = [&](const TextEntity& e) { return text.substr(cps[e.start], cps[e.end] - cps[e.start]); };
+  auto slice = [&](const TextEntity& e) {
+    return text.substr(cps[e.start], cps[e.end] - cps[e.start]);
+  };
   EXPECT_EQ(slice(ents[0]), "Café");
   EXPECT_EQ(ents[0].start, 0u);
   EXPECT_EQ(ents[0].end, 4u);

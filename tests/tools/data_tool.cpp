@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
                           {"format", data::format_name(d->format)}};
       out << head.dump() << "\n";
       for (const auto& f : d->features) {
-        nlohmann::json j{{"example", f.example},     {"window", f.window},
-                         {"input_ids", f.input_ids}, {"token_type_ids", f.token_type_ids},
+        nlohmann::json j{{"example", f.example},         {"window", f.window},
+                         {"input_ids", f.input_ids},     {"token_type_ids", f.token_type_ids},
                          {"token_begin", f.token_begin}, {"token_count", f.token_count}};
         if (!f.token_labels.empty()) j["labels"] = f.token_labels;
         if (!f.word_ids.empty()) j["word_ids"] = f.word_ids;
@@ -150,7 +150,8 @@ int main(int argc, char** argv) {
         if (!f.context_offsets.empty()) {
           nlohmann::json offs = nlohmann::json::array();
           for (const auto& c : f.context_offsets) {
-            offs.push_back(c.begin < 0 ? nlohmann::json(nullptr) : nlohmann::json({c.begin, c.end}));
+            offs.push_back(c.begin < 0 ? nlohmann::json(nullptr)
+                                       : nlohmann::json({c.begin, c.end}));
           }
           j["offsets"] = offs;
         }
@@ -162,7 +163,8 @@ int main(int argc, char** argv) {
         const auto j = nlohmann::json::parse(in);
         const auto n = static_cast<int64_t>(d->features.size());
         int64_t seq = 0;
-        for (const auto& f : d->features) seq = std::max<int64_t>(seq, static_cast<int64_t>(f.length()));
+        for (const auto& f : d->features)
+          seq = std::max<int64_t>(seq, static_cast<int64_t>(f.length()));
         auto st = torch::full({n, seq}, -1e4f);
         auto en = torch::full({n, seq}, -1e4f);
         for (int64_t i = 0; i < n; ++i) {
@@ -179,22 +181,28 @@ int main(int argc, char** argv) {
         po.max_answer_length = max_answer;
         std::ofstream qo(qa_out);
         for (const auto& p : data::postprocess_qa(*d, st, en, po)) {
-          qo << nlohmann::json{{"id", p.id}, {"text", p.text}, {"start", p.start}, {"end", p.end},
-                               {"probability", p.probability}, {"null_score_diff", p.null_score_diff}}
+          qo << nlohmann::json{{"id", p.id},
+                               {"text", p.text},
+                               {"start", p.start},
+                               {"end", p.end},
+                               {"probability", p.probability},
+                               {"null_score_diff", p.null_score_diff}}
                     .dump()
              << "\n";
         }
       }
       if (with_examples) {
         for (const auto& ex : d->ner) {
-          out << nlohmann::json{{"words", ex.words}, {"tags", ex.tags}, {"line", ex.line}}.dump() << "\n";
+          out << nlohmann::json{{"words", ex.words}, {"tags", ex.tags}, {"line", ex.line}}.dump()
+              << "\n";
         }
         for (const auto& ex : d->cls) {
           out << nlohmann::json{{"text", ex.text}, {"labels", ex.labels}, {"line", ex.line}}.dump()
               << "\n";
         }
         for (const auto& ex : d->re) {
-          out << nlohmann::json{{"text", ex.text}, {"label", ex.label}, {"line", ex.line}}.dump() << "\n";
+          out << nlohmann::json{{"text", ex.text}, {"label", ex.label}, {"line", ex.line}}.dump()
+              << "\n";
         }
       }
     } else if (*mlm) {
