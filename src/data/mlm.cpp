@@ -223,6 +223,11 @@ MlmCorpus::~MlmCorpus() {
 }
 
 void MlmCorpus::map_file(const std::string& path, int fd) {
+  if (map_) {
+    ::munmap(map_, map_size_);
+    map_ = nullptr;
+    tokens_ = nullptr;
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) fail(path, "cannot stat the MLM token file");
   map_size_ = static_cast<size_t>(st.st_size);
@@ -240,7 +245,11 @@ void MlmCorpus::map_file(const std::string& path, int fd) {
   line_by_line_ = h.line_by_line != 0;
   const size_t need =
       sizeof(Header) + h.num_tokens * 4 + (line_by_line_ ? (h.num_seqs + 1) * 8 : 0);
-  if (map_size_ < need) fail(path, "MLM token file is truncated");
+  if (map_size_ < need || h.max_seq_length == 0) {
+    ::munmap(map_, map_size_);
+    map_ = nullptr;
+    fail(path, "MLM token file is truncated");
+  }
   tokens_ = reinterpret_cast<const uint32_t*>(static_cast<const char*>(map_) + sizeof(Header));
   lengths_.clear();
   offsets_.clear();
@@ -256,6 +265,20 @@ void MlmCorpus::map_file(const std::string& path, int fd) {
     lengths_.assign(h.num_tokens / h.max_seq_length, static_cast<uint32_t>(h.max_seq_length));
   }
 }
+
+namespace {
+
+void check_not_empty(const MlmCorpus& c, const std::vector<std::string>& paths,
+                     const MlmCorpusOptions& options) {
+  if (c.size() > 0) return;
+  fail(paths.front(),
+       "the corpus gives no " + std::string(options.line_by_line ? "sequence" : "full block") +
+           " of " + std::to_string(options.max_seq_length) + " tokens (" +
+           std::to_string(c.num_tokens()) + " tokens in all)",
+       "add text or lower max_seq_length");
+}
+
+}  // namespace
 
 std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths,
                                            const tok::Tokenizer& tokenizer,
@@ -288,15 +311,20 @@ std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths
       const bool ok = ::pread(fd, &hd, sizeof(hd), 0) == static_cast<ssize_t>(sizeof(hd)) &&
                       hd.magic == kMlmMagic && hd.version == kMlmVersion && hd.key == key;
       if (ok) {
+        bool mapped = false;
         try {
           corpus->map_file(path, fd);
+          mapped = true;
+        } catch (const Error&) {
+          // a damaged file: rebuild it below
+        }
+        if (mapped) {
+          ::close(fd);
           corpus->from_cache_ = true;
           corpus->cache_file_ = path;
-          ::close(fd);
           log_debug("mlm corpus: tokens read from " + path);
+          check_not_empty(*corpus, paths, options);
           return corpus;
-        } catch (const Error&) {
-          // fall through: rebuild
         }
       }
       ::close(fd);
@@ -356,13 +384,7 @@ std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths
   corpus->map_file(path.empty() ? "mlm token file" : path, fd);
   ::close(fd);
   corpus->cache_file_ = path;
-  if (corpus->lengths_.empty()) {
-    fail(paths.front(),
-         "the corpus gives no " + std::string(options.line_by_line ? "sequence" : "full block") +
-             " of " + std::to_string(options.max_seq_length) + " tokens (" +
-             std::to_string(corpus->num_tokens_) + " tokens in all)",
-         "add text or lower max_seq_length");
-  }
+  check_not_empty(*corpus, paths, options);
   log_info("mlm corpus: " + std::to_string(corpus->num_documents_) + " documents, " +
            std::to_string(corpus->num_tokens_) + " tokens, " + std::to_string(corpus->size()) +
            (options.line_by_line ? " sequences"

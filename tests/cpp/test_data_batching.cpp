@@ -391,6 +391,29 @@ TEST(DataMlm, ErrorsNameTheFile) {
   const std::string e =
       test::error_of([&] { MlmCorpus::open({bad}, *tokenizer, mo, MaskingOptions{}, cache); });
   EXPECT_NE(e.find(bad + ":2: invalid UTF-8"), std::string::npos) << e;
+  // Too little text for one block: an error, also when the (empty) token file is cached.
+  CacheOptions on;
+  on.dir = dir.path("cache");
+  const std::string tiny = dir.write("tiny.txt", "Short.\n");
+  mo.max_seq_length = 64;
+  for (int run = 0; run < 2; ++run) {
+    const std::string e2 =
+        test::error_of([&] { MlmCorpus::open({tiny}, *tokenizer, mo, MaskingOptions{}, on); });
+    EXPECT_NE(e2.find("gives no full block of 64 tokens"), std::string::npos) << e2;
+  }
+  // A damaged token file in the cache is rebuilt.
+  const std::string ok = dir.write("ok.txt", "one two three four five six seven\n");
+  mo.max_seq_length = 4;
+  auto first = MlmCorpus::open({ok}, *tokenizer, mo, MaskingOptions{}, on);
+  const std::string file = first->cache_file();
+  const auto ids = first->sequence_ids(0);
+  first.reset();
+  { std::ofstream(file, std::ios::binary | std::ios::in | std::ios::out).seekp(70) << "xx"; }
+  std::filesystem::resize_file(file, 80);
+  auto again = MlmCorpus::open({ok}, *tokenizer, mo, MaskingOptions{}, on);
+  EXPECT_FALSE(again->from_cache());
+  EXPECT_EQ(again->sequence_ids(0), ids);
+  mo.max_seq_length = 4;
   const std::string missing = test::error_of(
       [&] { MlmCorpus::open({dir.path("nope")}, *tokenizer, mo, MaskingOptions{}, cache); });
   EXPECT_NE(missing.find("no such file"), std::string::npos) << missing;
