@@ -45,44 +45,51 @@ std::vector<Range> split_windows(size_t len, size_t max_len, size_t stride, cons
   return out;
 }
 
-void append(Encoding& e, int32_t id, int32_t type_id, Offset off, int32_t word, int32_t seq,
-            uint8_t special, bool tokens, const Tokenizer::Impl& tk) {
-  e.ids.push_back(id);
-  e.type_ids.push_back(type_id);
-  e.attention_mask.push_back(1);
-  e.special_tokens_mask.push_back(special);
-  e.offsets.push_back(off);
-  e.word_ids.push_back(word);
-  e.sequence_ids.push_back(seq);
-  if (tokens) e.tokens.push_back(tk.surface[static_cast<size_t>(id)]);
-}
-
-void append_pieces(Encoding& e, const detail::Pieces& p, Range r, int32_t type_id, int32_t seq,
-                   bool tokens, const Tokenizer::Impl& tk) {
-  for (size_t i = r.begin; i < r.end; ++i) {
-    append(e, p.ids[i], type_id, p.offsets[i], p.words[i], seq, 0, tokens, tk);
-  }
-}
-
 Encoding build(const Tokenizer::Impl& tk, const detail::Pieces& a, Range ra,
                const detail::Pieces* b, Range rb, const EncodeOptions& o) {
+  const bool specials = o.add_special_tokens;
+  const size_t n = ra.size() + (b ? rb.size() : 0) + (specials ? (b ? 3 : 2) : 0);
   Encoding e;
-  const size_t n = ra.size() + (b ? rb.size() : 0) + (o.add_special_tokens ? (b ? 3 : 2) : 0);
-  e.ids.reserve(n);
-  e.type_ids.reserve(n);
-  e.attention_mask.reserve(n);
-  e.special_tokens_mask.reserve(n);
-  e.offsets.reserve(n);
-  e.word_ids.reserve(n);
-  e.sequence_ids.reserve(n);
-  if (o.return_tokens) e.tokens.reserve(n);
-  const bool t = o.return_tokens;
-  if (o.add_special_tokens) append(e, tk.cls, 0, Offset{}, -1, -1, 1, t, tk);
-  append_pieces(e, a, ra, 0, 0, t, tk);
-  if (o.add_special_tokens) append(e, tk.sep, 0, Offset{}, -1, -1, 1, t, tk);
+  e.ids.resize(n);
+  e.type_ids.resize(n);
+  e.attention_mask.assign(n, 1);
+  e.special_tokens_mask.resize(n);
+  e.offsets.resize(n);
+  e.word_ids.resize(n);
+  e.sequence_ids.resize(n);
+  size_t k = 0;
+  auto special = [&](int32_t id, int32_t type_id) {
+    e.ids[k] = id;
+    e.type_ids[k] = type_id;
+    e.special_tokens_mask[k] = 1;
+    e.offsets[k] = Offset{};
+    e.word_ids[k] = -1;
+    e.sequence_ids[k] = -1;
+    ++k;
+  };
+  auto pieces = [&](const detail::Pieces& p, Range r, int32_t type_id, int32_t seq) {
+    const detail::Piece* items = p.items.data();
+    for (size_t i = r.begin; i < r.end; ++i, ++k) {
+      const detail::Piece& pc = items[i];
+      e.ids[k] = pc.id;
+      e.type_ids[k] = type_id;
+      e.special_tokens_mask[k] = 0;
+      e.offsets[k] = Offset{pc.begin, pc.end};
+      e.word_ids[k] = pc.word;
+      e.sequence_ids[k] = seq;
+    }
+  };
+  if (specials) special(tk.cls, 0);
+  pieces(a, ra, 0, 0);
+  if (specials) special(tk.sep, 0);
   if (b) {
-    append_pieces(e, *b, rb, 1, 1, t, tk);
-    if (o.add_special_tokens) append(e, tk.sep, 1, Offset{}, -1, -1, 1, t, tk);
+    pieces(*b, rb, 1, 1);
+    if (specials) special(tk.sep, 1);
+  }
+  if (o.return_tokens) {
+    e.tokens.resize(n);
+    const std::string_view* surface = tk.surface.data();
+    for (size_t i = 0; i < n; ++i) e.tokens[i] = surface[static_cast<size_t>(e.ids[i])];
   }
   return e;
 }

@@ -424,7 +424,9 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
   std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
     return (a.first < 0 ? INT64_MAX : a.first) < (b.first < 0 ? INT64_MAX : b.first);
   });
-  for (auto& [id, t] : listed) {
+  for (auto& entry : listed) {
+    const int64_t id = entry.first;
+    const AddedToken& t = entry.second;
     if (t.content.empty()) continue;
     auto same = std::find_if(added.begin(), added.end(),
                              [&](const AddedToken& a) { return a.content == t.content; });
@@ -749,7 +751,8 @@ void Tokenizer::tokenize_ids(std::string_view text, std::vector<int32_t>& ids) c
   auto& sc = thread_scratch();
   sc.a.clear();
   impl_->encode_sequence(text, -1, sc.a, sc);
-  ids.insert(ids.end(), sc.a.ids.begin(), sc.a.ids.end());
+  ids.reserve(ids.size() + sc.a.size());
+  for (const auto& piece : sc.a.items) ids.push_back(piece.id);
 }
 
 // ------------------------------------------------------------------------------------ vocab
