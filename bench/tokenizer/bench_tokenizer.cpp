@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
       for (const auto& e : batch.encodings) tokens += e.size();
       if (r > 0) best = std::min(best, s);
     }
-    std::printf("{\"threads\": %zu, \"seconds\": %.6f, \"bytes\": %zu, \"tokens\": %zu, \"texts\": %zu}\n",
-                threads, best, bytes, tokens, texts.size());
+    std::printf(
+        "{\"threads\": %zu, \"seconds\": %.6f, \"bytes\": %zu, \"tokens\": %zu, \"texts\": %zu}\n",
+        threads, best, bytes, tokens, texts.size());
   } catch (const clintorch::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -21,7 +21,11 @@ class Emitter {
  public:
   Emitter(const Tokenizer::Impl& tk, Pieces& out, Scratch& scratch, int32_t fixed_word,
           int32_t first_word)
-      : tk_(tk), trie_(tk.trie), out_(out), sc_(scratch), fixed_word_(fixed_word),
+      : tk_(tk),
+        trie_(tk.trie),
+        out_(out),
+        sc_(scratch),
+        fixed_word_(fixed_word),
         next_word_(first_word) {}
 
   // One normalised character of class `cls` whose UTF-8 bytes are `bytes` and which came from
@@ -346,9 +350,11 @@ void scan_with_normalized_tokens(const Tokenizer::Impl& tk, const uint8_t* p, si
     const bool char_start = pos == 0 || sc.norm_text_char[pos] != sc.norm_text_char[pos - 1];
     int32_t index = -1;
     size_t len = 0;
-    if (char_start && tk.norm_matcher.may_start(text[pos])) len = tk.norm_matcher.match(text, pos, n, index);
+    if (char_start && tk.norm_matcher.may_start(text[pos]))
+      len = tk.norm_matcher.match(text, pos, n, index);
     // A match must end on a character boundary.
-    if (len && pos + len < n && sc.norm_text_char[pos + len] == sc.norm_text_char[pos + len - 1]) len = 0;
+    if (len && pos + len < n && sc.norm_text_char[pos + len] == sc.norm_text_char[pos + len - 1])
+      len = 0;
     if (!len) {
       ++pos;
       continue;
@@ -366,7 +372,8 @@ void scan_with_normalized_tokens(const Tokenizer::Impl& tk, const uint8_t* p, si
 bool is_word_char(char32_t cp) {
   // Alphanumeric or underscore, as HF's single_word check.
   if (cp == '_') return true;
-  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+  if (cp < 0x80)
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
   return !detail::is_bert_whitespace(cp) && !detail::is_bert_punctuation(cp) &&
          !detail::is_bert_control(cp);
 }
@@ -458,7 +465,8 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, int32_t word_id, Pi
 
 void Tokenizer::Impl::encode_words(const std::string_view* words, size_t count, Pieces& out,
                                    Scratch& scratch) const {
-  for (size_t w = 0; w < count; ++w) encode_sequence(words[w], static_cast<int32_t>(w), out, scratch);
+  for (size_t w = 0; w < count; ++w)
+    encode_sequence(words[w], static_cast<int32_t>(w), out, scratch);
 }
 
 }  // namespace clintorch::tok

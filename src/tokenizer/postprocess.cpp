@@ -17,10 +17,14 @@ struct Range {
 
 const char* strategy_name(Truncation t) {
   switch (t) {
-    case Truncation::kLongestFirst: return "longest_first";
-    case Truncation::kOnlyFirst: return "only_first";
-    case Truncation::kOnlySecond: return "only_second";
-    default: return "none";
+    case Truncation::kLongestFirst:
+      return "longest_first";
+    case Truncation::kOnlyFirst:
+      return "only_first";
+    case Truncation::kOnlySecond:
+      return "only_second";
+    default:
+      return "none";
   }
 }
 
@@ -29,10 +33,10 @@ std::vector<Range> split_windows(size_t len, size_t max_len, size_t stride, cons
   if (max_len >= len) return {Range{0, len}};
   if (max_len == 0) return {Range{0, 0}, Range{0, len}};
   if (stride >= max_len) {
-    fail("tokenizer", std::string("stride ") + std::to_string(stride) +
-                          " is not smaller than the " + std::to_string(max_len) +
-                          " tokens left for the " + which +
-                          " sequence (max_length minus the special tokens and the other sequence)",
+    fail("tokenizer",
+         std::string("stride ") + std::to_string(stride) + " is not smaller than the " +
+             std::to_string(max_len) + " tokens left for the " + which +
+             " sequence (max_length minus the special tokens and the other sequence)",
          "use a smaller stride or a larger max_length");
   }
   std::vector<Range> out;
@@ -130,15 +134,16 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
     const size_t max_length = effective_max_length(o);
     if (max_length < added) {
       // HF's usize subtraction wraps here and silently skips truncation; we refuse instead.
-      fail("tokenizer", "max_length " + std::to_string(max_length) + " is smaller than the " +
-                            std::to_string(added) + " special tokens of a " +
-                            (b ? "pair" : "single sequence"),
+      fail("tokenizer",
+           "max_length " + std::to_string(max_length) + " is smaller than the " +
+               std::to_string(added) + " special tokens of a " + (b ? "pair" : "single sequence"),
            "use max_length >= " + std::to_string(added));
     }
     if (max_length >= 2 && o.stride > max_length - 2) {
       // HF checks this when truncation is set up, against a single sequence's 2 specials.
-      fail("tokenizer", "stride " + std::to_string(o.stride) + " is larger than max_length " +
-                            std::to_string(max_length) + " minus 2 special tokens",
+      fail("tokenizer",
+           "stride " + std::to_string(o.stride) + " is larger than max_length " +
+               std::to_string(max_length) + " minus 2 special tokens",
            "use a stride smaller than max_length - 2");
     }
     const size_t m = max_length - added;  // room for the sequences
@@ -175,8 +180,8 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
           fail("tokenizer",
                std::string("truncation ") + strategy_name(o.truncation) + ": the " +
                    (first ? "first" : "second") + " sequence has " + std::to_string(len) +
-                   " tokens but " + std::to_string(to_remove) +
-                   " must go to fit max_length " + std::to_string(max_length),
+                   " tokens but " + std::to_string(to_remove) + " must go to fit max_length " +
+                   std::to_string(max_length),
                "use longest_first, or a larger max_length");
         }
         (first ? ta : tb) = len - to_remove;
@@ -194,9 +199,11 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
     // last A's first window with B's later windows.
     for (size_t i = 1; i < wa.size(); ++i) {
       main.overflowing.push_back(build(*this, a, wa[i], pb, wb[0], o));
-      for (size_t j = 1; j < wb.size(); ++j) main.overflowing.push_back(build(*this, a, wa[i], pb, wb[j], o));
+      for (size_t j = 1; j < wb.size(); ++j)
+        main.overflowing.push_back(build(*this, a, wa[i], pb, wb[j], o));
     }
-    for (size_t j = 1; j < wb.size(); ++j) main.overflowing.push_back(build(*this, a, wa[0], pb, wb[j], o));
+    for (size_t j = 1; j < wb.size(); ++j)
+      main.overflowing.push_back(build(*this, a, wa[0], pb, wb[j], o));
   }
   main.invalid_utf8 = a.invalid_utf8 + (b ? b->invalid_utf8 : 0);
   return main;
@@ -210,7 +217,8 @@ void pad_encodings(std::vector<Encoding*>& mains, const EncodeOptions& o,
   if (o.padding == Padding::kMaxLength) {
     length = tk.effective_max_length(o);
   } else {
-    for (const Encoding* e : mains) length = std::max(length, e->size());  // first windows only, as HF
+    for (const Encoding* e : mains)
+      length = std::max(length, e->size());  // first windows only, as HF
   }
   if (o.pad_to_multiple_of > 0 && length % o.pad_to_multiple_of != 0) {
     length += o.pad_to_multiple_of - length % o.pad_to_multiple_of;

@@ -226,11 +226,9 @@ class Tokenizer {
   // Pairs: firsts[i] with seconds[i] (same size).
   BatchEncoding encode_pair_batch(const std::vector<std::string_view>& firsts,
                                   const std::vector<std::string_view>& seconds,
-                                  const EncodeOptions& options = {},
-                                  size_t num_threads = 0) const;
+                                  const EncodeOptions& options = {}, size_t num_threads = 0) const;
   BatchEncoding encode_words_batch(const std::vector<std::vector<std::string>>& words,
-                                   const EncodeOptions& options = {},
-                                   size_t num_threads = 0) const;
+                                   const EncodeOptions& options = {}, size_t num_threads = 0) const;
 
   // Only the WordPiece pieces of a text (no special tokens, no truncation): a fast path for
   // counting or pre-computing. Appends to `ids`.

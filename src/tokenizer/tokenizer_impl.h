@@ -43,8 +43,8 @@ struct Scratch {
     uint8_t len;
     uint8_t cls;
   };
-  std::vector<NormChar> norm_chars;  // general path: a normalised segment
-  std::string norm_text;             // its UTF-8 bytes
+  std::vector<NormChar> norm_chars;      // general path: a normalised segment
+  std::string norm_text;                 // its UTF-8 bytes
   std::vector<uint32_t> norm_text_char;  // byte of norm_text -> index into norm_chars
 };
 
@@ -88,8 +88,8 @@ struct Tokenizer::Impl {
   size_t model_max_length = 512;
 
   int32_t unk = -1, cls = -1, sep = -1, pad = -1, mask = -1;
-  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]",
-              pad_token = "[PAD]", mask_token = "[MASK]";
+  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]", pad_token = "[PAD]",
+              mask_token = "[MASK]";
 
   std::vector<AddedToken> added;      // every added/special token
   std::vector<int32_t> added_ids;     // their ids

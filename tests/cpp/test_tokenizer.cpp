@@ -3,6 +3,7 @@
 // with HF itself is tests/python/test_tokenizer_parity.py.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +12,6 @@
 #include <functional>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "test_helpers.h"
@@ -45,9 +45,10 @@ class TempDir {
 };
 
 const std::vector<std::string> kSmallVocab = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "a", "##b", "##c",
-    "abc", "ab", "hello", "world", ",", "!", ".", "the", "##s", "cafe", "e", "##e", "x", "##x",
-    "i", "##i", "σ", "##σ", "α", "-", "[", "]", "$"};
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un",    "##aff", "##able", "a",
+    "##b",   "##c",   "abc",   "ab",    "hello",  "world", ",",     "!",      ".",
+    "the",   "##s",   "cafe",  "e",     "##e",    "x",     "##x",   "i",      "##i",
+    "σ",     "##σ",   "α",     "-",     "[",      "]",     "$"};
 
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
@@ -76,8 +77,8 @@ std::string error_of(const std::function<void()>& fn) {
 
 // Brute-force greedy longest-match-first WordPiece, straight from its definition (HF's
 // WordPiece::tokenize): the reference for LinMaxMatch.
-std::vector<int32_t> greedy_wordpiece(const std::vector<std::string>& vocab, const std::string& word,
-                                      int32_t unk) {
+std::vector<int32_t> greedy_wordpiece(const std::vector<std::string>& vocab,
+                                      const std::string& word, int32_t unk) {
   std::vector<int32_t> out;
   size_t start = 0;
   while (start < word.size()) {
@@ -160,16 +161,19 @@ TEST(TokenizerWordPiece, LinMaxMatchEqualsGreedyLongestMatchFirst) {
 }
 
 TEST(TokenizerWordPiece, RealVocabularyMatchesGreedyOnCorpusWords) {
-  const std::string vocab_path = clintorch::test::shared_datasets() + "/vocab_bert-base-uncased/vocab.txt";
+  const std::string vocab_path =
+      clintorch::test::shared_datasets() + "/vocab_bert-base-uncased/vocab.txt";
   std::ifstream in(vocab_path);
-  if (!in) GTEST_SKIP() << "shared datasets absent (" << vocab_path << "): real-vocab check not run";
+  if (!in)
+    GTEST_SKIP() << "shared datasets absent (" << vocab_path << "): real-vocab check not run";
   std::vector<std::string> vocab;
   for (std::string line; std::getline(in, line);) vocab.push_back(line);
   std::vector<std::string_view> views(vocab.begin(), vocab.end());
   tok::detail::WordPieceTrie trie;
   trie.build(views, "##");
-  for (const std::string word : {"unaffable", "hydroxychloroquine", "electroencephalography",
-                                 "tachycardia", "xqzv", "aaaaaaaaaaaa", "pneumonoultramicroscopic"}) {
+  for (const std::string word :
+       {"unaffable", "hydroxychloroquine", "electroencephalography", "tachycardia", "xqzv",
+        "aaaaaaaaaaaa", "pneumonoultramicroscopic"}) {
     EXPECT_EQ(linmaxmatch(trie, word, 100), greedy_wordpiece(vocab, word, 100)) << word;
   }
 }
@@ -181,7 +185,7 @@ TEST(Tokenizer, BasicPipelineAndOffsets) {
   auto tk = small_tokenizer(dir);
   const auto e = tk.encode("Hello, world! unaffable");
   EXPECT_EQ(tokens_of(e), (std::vector<std::string>{"[CLS]", "hello", ",", "world", "!", "un",
-                                                     "##aff", "##able", "[SEP]"}));
+                                                    "##aff", "##able", "[SEP]"}));
   EXPECT_EQ(e.offsets[1], (tok::Offset{0, 5}));
   EXPECT_EQ(e.offsets[6], (tok::Offset{16, 19}));
   EXPECT_EQ(e.word_ids, (std::vector<int32_t>{-1, 0, 1, 2, 3, 4, 4, 4, -1}));
@@ -262,7 +266,7 @@ TEST(Tokenizer, SpecialTokensInTextAndAddedMarkers) {
   EXPECT_EQ(tk.vocab_size(), before + 2);
   e = tk.encode("x[E1]abc[/E1] [e1]");
   EXPECT_EQ(tokens_of(e), (std::vector<std::string>{"[CLS]", "x", "[E1]", "abc", "[/E1]", "[",
-                                                     "[UNK]", "]", "[SEP]"}));
+                                                    "[UNK]", "]", "[SEP]"}));
   EXPECT_EQ(e.offsets[2], (tok::Offset{1, 5}));
   EXPECT_EQ(tk.id_to_token(ids[0]), "[E1]");
 }
@@ -289,13 +293,17 @@ TEST(TokenizerUtf8, MaximalSubpartsBecomeOneReplacementEach) {
   EXPECT_EQ(tok::count_code_points("\xf0\x9f\x98"), 1u);      // truncated 4-byte sequence
   EXPECT_EQ(tok::count_code_points("\xf4\x90\x80\x80"), 4u);  // above U+10FFFF
   EXPECT_EQ(tok::count_code_points("\xc0\xaf"), 2u);
-  EXPECT_EQ(tok::count_code_points("a\xe2\x82\xac" "b"), 3u);  // valid euro sign
+  EXPECT_EQ(tok::count_code_points("a\xe2\x82\xac"
+                                   "b"),
+            3u);  // valid euro sign
 }
 
 TEST(TokenizerUtf8, InvalidBytesAreDroppedLikeHfDropsReplacementChars) {
   TempDir dir;
   auto tk = small_tokenizer(dir);
-  const std::string bad = "ab\xff" "c x\xe2\x82";
+  const std::string bad =
+      "ab\xff"
+      "c x\xe2\x82";
   auto e = tk.encode(bad);
   EXPECT_EQ(tokens_of(e), (std::vector<std::string>{"[CLS]", "abc", "x", "[SEP]"}));
   EXPECT_EQ(e.invalid_utf8, 2u);
@@ -308,7 +316,9 @@ TEST(TokenizerUtf8, InvalidBytesAreDroppedLikeHfDropsReplacementChars) {
   tok::TokenizerOptions o;
   o.clean_text = false;
   auto raw = small_tokenizer(dir2, o);
-  e = raw.encode("ab\xff" "c");
+  e = raw.encode(
+      "ab\xff"
+      "c");
   EXPECT_EQ(tokens_of(e), (std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"}));
   const auto batch = tk.encode_batch(std::vector<std::string>{bad, "ok", "\xc3"});
   EXPECT_EQ(batch.invalid_utf8, 3u);
@@ -324,7 +334,8 @@ TEST(TokenizerUtf8, RandomBytesNeverBreakInvariants) {
     std::string s;
     const size_t len = rng() % 64;
     for (size_t k = 0; k < len; ++k) {
-      s.push_back(rng() % 4 == 0 ? static_cast<char>(rng() % 256) : alphabet[rng() % alphabet.size()]);
+      s.push_back(rng() % 4 == 0 ? static_cast<char>(rng() % 256)
+                                 : alphabet[rng() % alphabet.size()]);
     }
     tok::EncodeOptions o;
     o.truncation = tok::Truncation::kLongestFirst;
@@ -365,7 +376,8 @@ TEST(TokenizerTruncation, WindowsWithStride) {
   const auto e = tk.encode("a e x i the", o);  // 5 pieces, 3 per window, step 2
   ASSERT_EQ(e.overflowing.size(), 1u);
   EXPECT_EQ(tokens_of(e), (std::vector<std::string>{"[CLS]", "a", "e", "x", "[SEP]"}));
-  EXPECT_EQ(tokens_of(e.overflowing[0]), (std::vector<std::string>{"[CLS]", "x", "i", "the", "[SEP]"}));
+  EXPECT_EQ(tokens_of(e.overflowing[0]),
+            (std::vector<std::string>{"[CLS]", "x", "i", "the", "[SEP]"}));
   EXPECT_EQ(e.overflowing[0].offsets[1], (tok::Offset{4, 5}));
   const auto batch = tk.encode_batch(std::vector<std::string>{"a e x i the", "a"}, o);
   EXPECT_EQ(batch.overflow_to_sample_mapping, (std::vector<size_t>{0, 0, 1}));
@@ -377,11 +389,13 @@ TEST(TokenizerTruncation, ErrorsNameTheProblem) {
   tok::EncodeOptions o;
   o.truncation = tok::Truncation::kOnlySecond;
   o.max_length = 3;
-  EXPECT_NE(error_of([&] { tk.encode("a b c", o); }).find("only_second needs a second"), std::string::npos);
+  EXPECT_NE(error_of([&] { tk.encode("a b c", o); }).find("only_second needs a second"),
+            std::string::npos);
   o.truncation = tok::Truncation::kOnlyFirst;
   o.max_length = 5;
-  EXPECT_NE(error_of([&] { tk.encode_pair("a", "b c e x", o); }).find("first sequence has 1 tokens"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { tk.encode_pair("a", "b c e x", o); }).find("first sequence has 1 tokens"),
+      std::string::npos);
   o.truncation = tok::Truncation::kLongestFirst;
   o.max_length = 1;
   EXPECT_NE(error_of([&] { tk.encode("a b", o); }).find("special tokens"), std::string::npos);
@@ -402,9 +416,9 @@ TEST(TokenizerPadding, LongestMaxLengthMultipleAndSide) {
   auto b = tk.encode_batch(std::vector<std::string>{"a b c", "a"}, o);
   ASSERT_EQ(b.encodings.size(), 2u);
   EXPECT_EQ(b.encodings[0].size(), 8u);
-  EXPECT_EQ(b.encodings[1].ids, (std::vector<int32_t>{tk.cls_id(), 8, tk.sep_id(), tk.pad_id(),
-                                                      tk.pad_id(), tk.pad_id(), tk.pad_id(),
-                                                      tk.pad_id()}));
+  EXPECT_EQ(b.encodings[1].ids,
+            (std::vector<int32_t>{tk.cls_id(), 8, tk.sep_id(), tk.pad_id(), tk.pad_id(),
+                                  tk.pad_id(), tk.pad_id(), tk.pad_id()}));
   EXPECT_EQ(b.encodings[1].attention_mask, (std::vector<uint8_t>{1, 1, 1, 0, 0, 0, 0, 0}));
   EXPECT_EQ(b.encodings[1].special_tokens_mask, (std::vector<uint8_t>{1, 0, 1, 1, 1, 1, 1, 1}));
   o.padding = tok::Padding::kMaxLength;
@@ -423,10 +437,12 @@ TEST(TokenizerBatch, ThreadsGiveTheSameResultAsOneByOne) {
   auto tk = small_tokenizer(dir);
   std::vector<std::string> texts;
   std::mt19937 rng(3);
-  const std::vector<std::string> words{"hello", "world", "unaffable", "caf\xc3\xa9", ",", "xx", "the", "q"};
+  const std::vector<std::string> words{"hello", "world", "unaffable", "caf\xc3\xa9",
+                                       ",",     "xx",    "the",       "q"};
   for (int i = 0; i < 5000; ++i) {
     std::string t;
-    for (int k = 0, n = static_cast<int>(rng() % 30); k < n; ++k) t += words[rng() % words.size()] + " ";
+    for (int k = 0, n = static_cast<int>(rng() % 30); k < n; ++k)
+      t += words[rng() % words.size()] + " ";
     texts.push_back(t);
   }
   tok::EncodeOptions o;
@@ -445,9 +461,9 @@ TEST(TokenizerBatch, ThreadsGiveTheSameResultAsOneByOne) {
   // And the same as encode() one text at a time.
   for (size_t i = 0; i < 200; ++i) {
     const auto e = tk.encode(texts[i], o);
-    size_t first = std::find(one.overflow_to_sample_mapping.begin(),
-                             one.overflow_to_sample_mapping.end(), i) -
-                   one.overflow_to_sample_mapping.begin();
+    size_t first =
+        std::find(one.overflow_to_sample_mapping.begin(), one.overflow_to_sample_mapping.end(), i) -
+        one.overflow_to_sample_mapping.begin();
     ASSERT_EQ(e.ids, one.encodings[first].ids);
   }
 }
@@ -533,7 +549,8 @@ TEST(TokenizerLoad, ConfigFilesAndTheirErrors) {
 TEST(TokenizerLoad, CasedVocabularyLowercasedWarnsWithTheFix) {
   TempDir d;
   std::string vocab = join_lines(kSmallVocab);
-  for (const char* t : {"Hello", "World", "The", "Patient", "Aspirin", "##Ing", "CT", "MRI", "DNA"}) {
+  for (const char* t :
+       {"Hello", "World", "The", "Patient", "Aspirin", "##Ing", "CT", "MRI", "DNA"}) {
     vocab += std::string(t) + "\n";
   }
   d.write("vocab.txt", vocab);
@@ -541,8 +558,8 @@ TEST(TokenizerLoad, CasedVocabularyLowercasedWarnsWithTheFix) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("cased"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("do_lower_case: false"), std::string::npos) << r.output;
-  const auto quiet =
-      clintorch::test::run_clintorch("tokenize --no-lowercase --model '" + d.path() + "' < /dev/null");
+  const auto quiet = clintorch::test::run_clintorch("tokenize --no-lowercase --model '" + d.path() +
+                                                    "' < /dev/null");
   EXPECT_EQ(quiet.output.find("cased"), std::string::npos) << quiet.output;
 }
 
@@ -551,20 +568,28 @@ TEST(TokenizerLoad, CasedVocabularyLowercasedWarnsWithTheFix) {
 TEST(TokenizeCli, WritesJsonlAndReportsBadLines) {
   TempDir d;
   d.write("vocab.txt", join_lines(kSmallVocab));
-  d.write("in.txt", "hello world\n\nab\xff" "c\n");
-  auto r = clintorch::test::run_clintorch("tokenize --model '" + d.path() + "' < '" + d.file("in.txt") + "'");
+  d.write("in.txt",
+          "hello world\n\nab\xff"
+          "c\n");
+  auto r = clintorch::test::run_clintorch("tokenize --model '" + d.path() + "' < '" +
+                                          d.file("in.txt") + "'");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"line\":1,\"tokens\":[\"[CLS]\",\"hello\",\"world\",\"[SEP]\"]"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("\"line\":3,\"tokens\":[\"[CLS]\",\"abc\",\"[SEP]\"]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"line\":3,\"tokens\":[\"[CLS]\",\"abc\",\"[SEP]\"]"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("ill-formed UTF-8"), std::string::npos) << r.output;
   d.write("pairs.txt", "a\tb\nno tab here\n");
-  r = clintorch::test::run_clintorch("tokenize --pair --model '" + d.path() + "' < '" + d.file("pairs.txt") + "'");
+  r = clintorch::test::run_clintorch("tokenize --pair --model '" + d.path() + "' < '" +
+                                     d.file("pairs.txt") + "'");
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("\"line\":2,\"error\":\"--pair expects FIRST<TAB>SECOND"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"line\":2,\"error\":\"--pair expects FIRST<TAB>SECOND"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("\"type_ids\":[0,0,0,1,1]"), std::string::npos) << r.output;
-  r = clintorch::test::run_clintorch("tokenize --model '" + d.path() + "' --truncation sideways < /dev/null");
+  r = clintorch::test::run_clintorch("tokenize --model '" + d.path() +
+                                     "' --truncation sideways < /dev/null");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("unknown strategy 'sideways'"), std::string::npos) << r.output;
 }

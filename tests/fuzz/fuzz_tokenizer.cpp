@@ -5,13 +5,13 @@
 //
 // Vocabulary: $CLINTORCH_FUZZ_VOCAB_DIR, else ../shared/datasets/vocab_bert-base-uncased when
 // present, else a small generated one.
+#include <sys/stat.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -31,14 +31,16 @@ bool is_dir(const std::string& p) {
 
 std::string vocab_dir() {
   if (const char* env = std::getenv("CLINTORCH_FUZZ_VOCAB_DIR")) return env;
-  const std::string shared = std::string(CLINTORCH_FUZZ_SOURCE_DIR) + "/../shared/datasets/vocab_bert-base-uncased";
+  const std::string shared =
+      std::string(CLINTORCH_FUZZ_SOURCE_DIR) + "/../shared/datasets/vocab_bert-base-uncased";
   if (is_dir(shared)) return shared;
   char tmpl[] = "/tmp/clintorch_fuzz_XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   std::ofstream out(dir + "/vocab.txt");
-  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "ab", "##b", "abc",
-                        "##c", "x", "##x", "\xc3\xa9", "##\xc3\xa9", "\xe4\xb8\x80", ",", ".", "[", "]",
-                        "the", "##s", "un", "##aff", "##able"}) {
+  for (const char* t :
+       {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",   "a",          "##a",          "ab", "##b",
+        "abc",   "##c",   "x",     "##x",   "\xc3\xa9", "##\xc3\xa9", "\xe4\xb8\x80", ",",  ".",
+        "[",     "]",     "the",   "##s",   "un",       "##aff",      "##able"}) {
     out << t << "\n";
   }
   return dir;
@@ -143,7 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       default: {
         const auto batch = tk.encode_batch(std::vector<std::string>{a, b, text}, o, 2);
-        if (batch.encodings.size() != batch.overflow_to_sample_mapping.size()) broken("mapping size");
+        if (batch.encodings.size() != batch.overflow_to_sample_mapping.size())
+          broken("mapping size");
         for (const auto& e : batch.encodings) check(e, text.size(), 0, tk.vocab_size(), false);
         break;
       }
