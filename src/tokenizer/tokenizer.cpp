@@ -570,6 +570,8 @@ void pad_single(Encoding& e, const EncodeOptions& o, const Tokenizer::Impl& tk) 
 template <typename Fn>
 void parallel_for(size_t n, size_t threads, Fn&& fn) {
   if (threads == 0) threads = std::max<unsigned>(1, std::thread::hardware_concurrency());
+  // Small batches are not worth a thread each: at least 32 inputs per thread.
+  threads = std::min(threads, std::max<size_t>(1, n / 32));
   const size_t chunk = std::max<size_t>(1, std::min<size_t>(256, n / (threads * 8) + 1));
   threads = std::min(threads, (n + chunk - 1) / chunk);
   if (threads <= 1) {
