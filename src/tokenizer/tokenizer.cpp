@@ -426,6 +426,7 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
   std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
     return (a.first < 0 ? INT64_MAX : a.first) < (b.first < 0 ? INT64_MAX : b.first);
   });
+  size_t next_free = tk.tokens.size();
   for (auto& entry : listed) {
     const int64_t id = entry.first;
     const AddedToken& t = entry.second;
@@ -437,11 +438,14 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
       continue;
     }
     auto existing = tk.token_ids.find(t.content);
-    if (existing == tk.token_ids.end() && id >= 0 && static_cast<size_t>(id) != tk.tokens.size()) {
-      fail(src.dir,
-           "added token '" + t.content + "' has id " + std::to_string(id) +
-               " but the next free id is " + std::to_string(tk.tokens.size()),
-           "the added tokens of tokenizer.json / tokenizer_config.json do not fit vocab.txt");
+    if (existing == tk.token_ids.end()) {
+      if (id >= 0 && static_cast<size_t>(id) != next_free) {
+        fail(src.dir,
+             "added token '" + t.content + "' has id " + std::to_string(id) +
+                 " but the next free id is " + std::to_string(next_free),
+             "the added tokens of tokenizer.json / tokenizer_config.json do not fit vocab.txt");
+      }
+      ++next_free;
     }
     added.push_back(t);
   }

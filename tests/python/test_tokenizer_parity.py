@@ -11,6 +11,9 @@ does something unsafe, and we choose otherwise; see README "Tokenizer"):
     split off. We use utf8proc's current data, like the Python tokenizer (unicodedata).
   * EXCEPTION max-length-below-specials: with max_length smaller than the number of special
     tokens, HF's subtraction wraps and truncation is silently skipped; we raise an error.
+  * EXCEPTION added-token-strip-display: an added token with lstrip/rstrip shows, in HF, the
+    matched text with the swallowed whitespace as its token string; ours shows the token. Only
+    that string differs (test_added_tokens_from_model_files).
 """
 import json
 import os
@@ -495,3 +498,43 @@ def test_comparison_can_fail(clintorch_bin):
     ours, _ = run_ours(clintorch_bin, path, [{"text": t} for t in texts], ["--lowercase"])
     same, diffs = compare(ours, run_hf(tok, texts), "deliberately different settings")
     assert same == 1 and len(diffs) == 1 and "field tokens" in diffs[0][1], diffs
+
+
+def test_added_tokens_from_model_files(clintorch_bin, tmp_path):
+    """added_tokens_decoder of tokenizer_config.json with lstrip/rstrip/single_word/normalized.
+
+    EXCEPTION added-token-strip-display: for a matched added token with lstrip/rstrip, HF's token
+    string is the matched text with the swallowed whitespace ("  [M1]"); ours is the token itself
+    ("[M1]"). Ids, offsets and every other field are identical, and compared."""
+    if not UNCASED.is_dir():
+        pytest.skip(f"shared datasets folder {SHARED} is absent")
+    (tmp_path / "vocab.txt").symlink_to(UNCASED / "vocab.txt")
+    flags = {"lstrip": False, "rstrip": False, "single_word": False}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({
+        "do_lower_case": True, "added_tokens_decoder": {
+            "30522": {**flags, "content": "[M1]", "lstrip": True, "normalized": False, "special": True},
+            "30523": {**flags, "content": "<sw>", "single_word": True, "normalized": False,
+                      "special": False},
+            "30524": {**flags, "content": "[R]", "rstrip": True, "normalized": False, "special": True},
+            "30525": {**flags, "content": "Norm Tok", "normalized": True, "special": False}}}))
+    tok = BertTokenizerFast.from_pretrained(str(tmp_path))
+    texts = ["a  [M1] b", "x<sw>y <sw> z", "a [R]   b", "NORM TOK and norm tok",
+             "  [M1][R]  <sw>_ <sw>", "no added tokens here", "<sw>", "[M1]"]
+    ours, _ = run_ours(clintorch_bin, tmp_path, [{"text": t} for t in texts])
+    theirs = run_hf(tok, texts)
+
+    def without_tokens(windows):
+        if isinstance(windows, str):
+            return windows
+        out = []
+        for w in windows:
+            d = json.loads("{" + w)
+            del d["tokens"]
+            out.append(json.dumps(d))
+        return out
+
+    assert_parity({i: without_tokens(v) for i, v in ours.items()},
+                  {i: without_tokens(v) for i, v in theirs.items()}, "added tokens from files")
+    stripped = [i for i, t in enumerate(texts) if "[M1]" in t or "[R]" in t]
+    exact = {i: theirs[i] for i in range(len(texts)) if i not in stripped}
+    assert_parity(ours, exact, "added tokens from files, tokens included (no strip tokens)")
