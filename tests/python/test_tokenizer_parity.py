@@ -183,6 +183,20 @@ def first_difference(a, b):
     return "?"
 
 
+_FIGURES = []  # "N/N lines identical" lines, shown even when pytest captures output
+
+
+@pytest.fixture(autouse=True)
+def _show_parity_figures(capsys):
+    yield
+    if _FIGURES:
+        with capsys.disabled():
+            print()
+            for line in _FIGURES:
+                print("  " + line)
+        _FIGURES.clear()
+
+
 def compare(ours, theirs, label, show=3):
     """Counts identical inputs; an error on both sides counts as identical."""
     same = 0
@@ -200,6 +214,7 @@ def compare(ours, theirs, label, show=3):
         else:
             diffs.append((i, first_difference(a, b)))
     print(f"{label}: {same}/{len(theirs)} lines identical")
+    _FIGURES.append(f"{label}: {same}/{len(theirs)} lines identical")
     for d in diffs[:show]:
         print("  DIFF", d)
     return same, diffs
@@ -234,6 +249,7 @@ def test_corpus_lines(clintorch_bin, corpora, name):
         total_same += same
         start += len(lines)
     print(f"[{name}] all corpora: {total_same}/{len(texts)} lines identical")
+    _FIGURES.append(f"[{name}] all corpora: {total_same}/{len(texts)} lines identical")
     assert len(texts) >= 40000
     assert_parity(ours, theirs, f"[{name}] corpora")
 
