@@ -4,8 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/commands.h"
@@ -58,6 +58,16 @@ void append_escaped(std::string& out, std::string_view s) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(ch);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\b') {
+      out += "\\b";
+    } else if (c == '\f') {
+      out += "\\f";
     } else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "\\u%04x", c);
@@ -163,7 +173,8 @@ Item parse_line(std::string&& text, size_t line, const TokenizeArgs& args) {
       }
       for (const char* key : {"max_length", "stride"}) {
         if (!v.contains(key)) continue;
-        if (!v[key].is_number_unsigned()) throw Error(std::string("'") + key + "' must be a number >= 0");
+        if (!v[key].is_number_unsigned())
+          throw Error(std::string("'") + key + "' must be a number >= 0");
         (std::string(key) == "stride" ? item.stride : item.max_length) = v[key].get<size_t>();
       }
       if (v.contains("truncation")) {
@@ -374,9 +385,9 @@ void run_tokenize(const TokenizeArgs& args) {
   tok::EncodeOptions eo;
   eo.add_special_tokens = !args.no_special;
   eo.max_length = args.max_length;
-  eo.truncation = args.truncation.empty()
-                      ? (args.max_length > 0 ? tok::Truncation::kLongestFirst : tok::Truncation::kNone)
-                      : parse_truncation(args.truncation);
+  eo.truncation = args.truncation.empty() ? (args.max_length > 0 ? tok::Truncation::kLongestFirst
+                                                                 : tok::Truncation::kNone)
+                                          : parse_truncation(args.truncation);
   eo.stride = args.stride;
   eo.return_overflowing = args.overflow || args.stride > 0;
   eo.padding = parse_padding(args.padding);
@@ -424,12 +435,14 @@ void add_tokenize(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "tokenize",
       "Tokenize text lines from stdin into JSONL (ids, offsets), like HF BertTokenizerFast");
-  sub->add_option("--model", args->model, "HF model directory (vocab.txt, tokenizer_config.json, ...)")
+  sub->add_option("--model", args->model,
+                  "HF model directory (vocab.txt, tokenizer_config.json, ...)")
       ->required();
   sub->add_flag("--pair", args->pair, "Each line is FIRST<TAB>SECOND (split at the first TAB)");
-  sub->add_option("--input", args->input,
-                  "Line format: text (default) or jsonl ({\"text\",\"pair\"} or "
-                  "{\"words\",\"pair_words\"} objects; words = pre-split, like is_split_into_words)");
+  sub->add_option(
+      "--input", args->input,
+      "Line format: text (default) or jsonl ({\"text\",\"pair\"} or "
+      "{\"words\",\"pair_words\"} objects; words = pre-split, like is_split_into_words)");
   sub->add_option("--max-length", args->max_length,
                   "Maximum length with special tokens; turns on longest_first truncation "
                   "unless --truncation says otherwise (0 = the model's max length)");

@@ -3,6 +3,7 @@
 // a table-driven fast path; other characters go through a per-BMP table built from utf8proc at
 // load time (or utf8proc directly for the rare multi-character cases and astral planes).
 #include <algorithm>
+#include <array>
 
 #include "tokenizer/tokenizer_impl.h"
 
@@ -20,7 +21,11 @@ class Emitter {
  public:
   Emitter(const Tokenizer::Impl& tk, Pieces& out, Scratch& scratch, int32_t fixed_word,
           int32_t first_word)
-      : tk_(tk), trie_(tk.trie), out_(out), sc_(scratch), fixed_word_(fixed_word),
+      : tk_(tk),
+        trie_(tk.trie),
+        out_(out),
+        sc_(scratch),
+        fixed_word_(fixed_word),
         next_word_(first_word) {}
 
   // One normalised character of class `cls` whose UTF-8 bytes are `bytes` and which came from
@@ -59,19 +64,45 @@ class Emitter {
     }
   }
 
-  // Hot path: an ASCII word byte at original position pos, already normalised.
-  void add_ascii(uint8_t byte, uint32_t pos) {
+  // Hot path: a run of n ASCII word bytes starting at original position pos; `norm` maps each
+  // byte to its normalised form.
+  void add_ascii_run(const uint8_t* bytes, uint32_t n, uint32_t pos, const uint8_t* norm) {
     if (!active_) start(pos);
-    w_end_ = pos + 1;
-    if (++nchars_ > tk_.max_chars_per_word) ok_ = false;
+    w_end_ = pos + n;
+    nchars_ += n;
+    if (nchars_ > tk_.max_chars_per_word) ok_ = false;
     if (!ok_) return;
     if (identity_ && pos != w_begin_ + nbytes_) materialize();
     if (!identity_) {
-      sc_.norm_begin.push_back(pos);
-      sc_.norm_end.push_back(pos + 1);
+      sc_.norm_begin.resize(nbytes_ + n);
+      sc_.norm_end.resize(nbytes_ + n);
+      for (uint32_t j = 0; j < n; ++j) {
+        sc_.norm_begin[nbytes_ + j] = pos + j;
+        sc_.norm_end[nbytes_ + j] = pos + j + 1;
+      }
     }
-    ++nbytes_;
-    feed(byte);
+    nbytes_ += n;
+    int32_t node = node_;
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint8_t c = norm[bytes[j]];
+      const int32_t next = trie_.step(node, c);
+      if (next >= 0) {
+        node = next;
+        continue;
+      }
+      node_ = node;
+      feed(c);  // failure transitions (pops), rare
+      if (!ok_) return;
+      node = node_;
+    }
+    node_ = node;
+  }
+
+  // One ASCII punctuation character: a word of its own.
+  void add_ascii_single(uint8_t byte, uint32_t pos) {
+    finish();
+    add_ascii_run(&byte, 1, pos, identity_table());
+    finish();
   }
 
   // Ends the current word (if any): flushes the remaining pieces, or makes it one [UNK].
@@ -90,9 +121,7 @@ class Emitter {
       }
     }
     if (!ok_) {
-      out_.ids.resize(out_start_);
-      out_.offsets.resize(out_start_);
-      out_.words.resize(out_start_);
+      out_.items.resize(out_start_);
       push(tk_.unk, w_begin_, w_end_);
     }
     if (fixed_word_ < 0) ++next_word_;
@@ -107,6 +136,15 @@ class Emitter {
 
   int32_t next_word() const { return next_word_; }
 
+  static const uint8_t* identity_table() {
+    static const auto table = [] {
+      std::array<uint8_t, 256> t{};
+      for (int i = 0; i < 256; ++i) t[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
+      return t;
+    }();
+    return table.data();
+  }
+
  private:
   int32_t word_id() const { return fixed_word_ >= 0 ? fixed_word_ : next_word_; }
 
@@ -117,7 +155,7 @@ class Emitter {
     w_begin_ = ob;
     nchars_ = nbytes_ = cursor_ = 0;
     node_ = trie_.initial_root();
-    out_start_ = out_.ids.size();
+    out_start_ = out_.items.size();
     sc_.norm_begin.clear();
     sc_.norm_end.clear();
   }
@@ -167,9 +205,7 @@ class Emitter {
   }
 
   void push(int32_t id, uint32_t begin, uint32_t end) {
-    out_.ids.push_back(id);
-    out_.offsets.push_back(Offset{begin, end});
-    out_.words.push_back(word_id());
+    out_.items.push_back(detail::Piece{id, begin, end, word_id()});
   }
 
   const Tokenizer::Impl& tk_;
@@ -221,16 +257,18 @@ void scan(const Tokenizer::Impl& tk, const uint8_t* p, size_t begin, size_t end,
     if (b < 0x80) {
       const auto pos = static_cast<uint32_t>(i);
       switch (tk.ascii_class[b]) {
-        case kAsciiWord:
-          em.add_ascii(tk.ascii_norm[b], pos);
-          break;
+        case kAsciiWord: {
+          size_t j = i + 1;
+          while (j < end && p[j] < 0x80 && tk.ascii_class[p[j]] == kAsciiWord) ++j;
+          em.add_ascii_run(p + i, static_cast<uint32_t>(j - i), pos, tk.ascii_norm);
+          i = j;
+          continue;
+        }
         case kAsciiSpace:
           em.finish();
           break;
         case kAsciiPunct:
-          em.finish();
-          em.add_ascii(tk.ascii_norm[b], pos);
-          em.finish();
+          em.add_ascii_single(tk.ascii_norm[b], pos);
           break;
         default:
           break;  // dropped control character
@@ -312,9 +350,11 @@ void scan_with_normalized_tokens(const Tokenizer::Impl& tk, const uint8_t* p, si
     const bool char_start = pos == 0 || sc.norm_text_char[pos] != sc.norm_text_char[pos - 1];
     int32_t index = -1;
     size_t len = 0;
-    if (char_start && tk.norm_matcher.may_start(text[pos])) len = tk.norm_matcher.match(text, pos, n, index);
+    if (char_start && tk.norm_matcher.may_start(text[pos]))
+      len = tk.norm_matcher.match(text, pos, n, index);
     // A match must end on a character boundary.
-    if (len && pos + len < n && sc.norm_text_char[pos + len] == sc.norm_text_char[pos + len - 1]) len = 0;
+    if (len && pos + len < n && sc.norm_text_char[pos + len] == sc.norm_text_char[pos + len - 1])
+      len = 0;
     if (!len) {
       ++pos;
       continue;
@@ -332,7 +372,8 @@ void scan_with_normalized_tokens(const Tokenizer::Impl& tk, const uint8_t* p, si
 bool is_word_char(char32_t cp) {
   // Alphanumeric or underscore, as HF's single_word check.
   if (cp == '_') return true;
-  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+  if (cp < 0x80)
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
   return !detail::is_bert_whitespace(cp) && !detail::is_bert_punctuation(cp) &&
          !detail::is_bert_control(cp);
 }
@@ -424,7 +465,8 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, int32_t word_id, Pi
 
 void Tokenizer::Impl::encode_words(const std::string_view* words, size_t count, Pieces& out,
                                    Scratch& scratch) const {
-  for (size_t w = 0; w < count; ++w) encode_sequence(words[w], static_cast<int32_t>(w), out, scratch);
+  for (size_t w = 0; w < count; ++w)
+    encode_sequence(words[w], static_cast<int32_t>(w), out, scratch);
 }
 
 }  // namespace clintorch::tok

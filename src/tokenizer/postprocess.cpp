@@ -17,10 +17,14 @@ struct Range {
 
 const char* strategy_name(Truncation t) {
   switch (t) {
-    case Truncation::kLongestFirst: return "longest_first";
-    case Truncation::kOnlyFirst: return "only_first";
-    case Truncation::kOnlySecond: return "only_second";
-    default: return "none";
+    case Truncation::kLongestFirst:
+      return "longest_first";
+    case Truncation::kOnlyFirst:
+      return "only_first";
+    case Truncation::kOnlySecond:
+      return "only_second";
+    default:
+      return "none";
   }
 }
 
@@ -29,10 +33,10 @@ std::vector<Range> split_windows(size_t len, size_t max_len, size_t stride, cons
   if (max_len >= len) return {Range{0, len}};
   if (max_len == 0) return {Range{0, 0}, Range{0, len}};
   if (stride >= max_len) {
-    fail("tokenizer", std::string("stride ") + std::to_string(stride) +
-                          " is not smaller than the " + std::to_string(max_len) +
-                          " tokens left for the " + which +
-                          " sequence (max_length minus the special tokens and the other sequence)",
+    fail("tokenizer",
+         std::string("stride ") + std::to_string(stride) + " is not smaller than the " +
+             std::to_string(max_len) + " tokens left for the " + which +
+             " sequence (max_length minus the special tokens and the other sequence)",
          "use a smaller stride or a larger max_length");
   }
   std::vector<Range> out;
@@ -45,44 +49,51 @@ std::vector<Range> split_windows(size_t len, size_t max_len, size_t stride, cons
   return out;
 }
 
-void append(Encoding& e, int32_t id, int32_t type_id, Offset off, int32_t word, int32_t seq,
-            uint8_t special, bool tokens, const Tokenizer::Impl& tk) {
-  e.ids.push_back(id);
-  e.type_ids.push_back(type_id);
-  e.attention_mask.push_back(1);
-  e.special_tokens_mask.push_back(special);
-  e.offsets.push_back(off);
-  e.word_ids.push_back(word);
-  e.sequence_ids.push_back(seq);
-  if (tokens) e.tokens.push_back(tk.surface[static_cast<size_t>(id)]);
-}
-
-void append_pieces(Encoding& e, const detail::Pieces& p, Range r, int32_t type_id, int32_t seq,
-                   bool tokens, const Tokenizer::Impl& tk) {
-  for (size_t i = r.begin; i < r.end; ++i) {
-    append(e, p.ids[i], type_id, p.offsets[i], p.words[i], seq, 0, tokens, tk);
-  }
-}
-
 Encoding build(const Tokenizer::Impl& tk, const detail::Pieces& a, Range ra,
                const detail::Pieces* b, Range rb, const EncodeOptions& o) {
+  const bool specials = o.add_special_tokens;
+  const size_t n = ra.size() + (b ? rb.size() : 0) + (specials ? (b ? 3 : 2) : 0);
   Encoding e;
-  const size_t n = ra.size() + (b ? rb.size() : 0) + (o.add_special_tokens ? (b ? 3 : 2) : 0);
-  e.ids.reserve(n);
-  e.type_ids.reserve(n);
-  e.attention_mask.reserve(n);
-  e.special_tokens_mask.reserve(n);
-  e.offsets.reserve(n);
-  e.word_ids.reserve(n);
-  e.sequence_ids.reserve(n);
-  if (o.return_tokens) e.tokens.reserve(n);
-  const bool t = o.return_tokens;
-  if (o.add_special_tokens) append(e, tk.cls, 0, Offset{}, -1, -1, 1, t, tk);
-  append_pieces(e, a, ra, 0, 0, t, tk);
-  if (o.add_special_tokens) append(e, tk.sep, 0, Offset{}, -1, -1, 1, t, tk);
+  e.ids.resize(n);
+  e.type_ids.resize(n);
+  e.attention_mask.assign(n, 1);
+  e.special_tokens_mask.resize(n);
+  e.offsets.resize(n);
+  e.word_ids.resize(n);
+  e.sequence_ids.resize(n);
+  size_t k = 0;
+  auto special = [&](int32_t id, int32_t type_id) {
+    e.ids[k] = id;
+    e.type_ids[k] = type_id;
+    e.special_tokens_mask[k] = 1;
+    e.offsets[k] = Offset{};
+    e.word_ids[k] = -1;
+    e.sequence_ids[k] = -1;
+    ++k;
+  };
+  auto pieces = [&](const detail::Pieces& p, Range r, int32_t type_id, int32_t seq) {
+    const detail::Piece* items = p.items.data();
+    for (size_t i = r.begin; i < r.end; ++i, ++k) {
+      const detail::Piece& pc = items[i];
+      e.ids[k] = pc.id;
+      e.type_ids[k] = type_id;
+      e.special_tokens_mask[k] = 0;
+      e.offsets[k] = Offset{pc.begin, pc.end};
+      e.word_ids[k] = pc.word;
+      e.sequence_ids[k] = seq;
+    }
+  };
+  if (specials) special(tk.cls, 0);
+  pieces(a, ra, 0, 0);
+  if (specials) special(tk.sep, 0);
   if (b) {
-    append_pieces(e, *b, rb, 1, 1, t, tk);
-    if (o.add_special_tokens) append(e, tk.sep, 1, Offset{}, -1, -1, 1, t, tk);
+    pieces(*b, rb, 1, 1);
+    if (specials) special(tk.sep, 1);
+  }
+  if (o.return_tokens) {
+    e.tokens.resize(n);
+    const std::string_view* surface = tk.surface.data();
+    for (size_t i = 0; i < n; ++i) e.tokens[i] = surface[static_cast<size_t>(e.ids[i])];
   }
   return e;
 }
@@ -123,15 +134,16 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
     const size_t max_length = effective_max_length(o);
     if (max_length < added) {
       // HF's usize subtraction wraps here and silently skips truncation; we refuse instead.
-      fail("tokenizer", "max_length " + std::to_string(max_length) + " is smaller than the " +
-                            std::to_string(added) + " special tokens of a " +
-                            (b ? "pair" : "single sequence"),
+      fail("tokenizer",
+           "max_length " + std::to_string(max_length) + " is smaller than the " +
+               std::to_string(added) + " special tokens of a " + (b ? "pair" : "single sequence"),
            "use max_length >= " + std::to_string(added));
     }
     if (max_length >= 2 && o.stride > max_length - 2) {
       // HF checks this when truncation is set up, against a single sequence's 2 specials.
-      fail("tokenizer", "stride " + std::to_string(o.stride) + " is larger than max_length " +
-                            std::to_string(max_length) + " minus 2 special tokens",
+      fail("tokenizer",
+           "stride " + std::to_string(o.stride) + " is larger than max_length " +
+               std::to_string(max_length) + " minus 2 special tokens",
            "use a stride smaller than max_length - 2");
     }
     const size_t m = max_length - added;  // room for the sequences
@@ -168,8 +180,8 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
           fail("tokenizer",
                std::string("truncation ") + strategy_name(o.truncation) + ": the " +
                    (first ? "first" : "second") + " sequence has " + std::to_string(len) +
-                   " tokens but " + std::to_string(to_remove) +
-                   " must go to fit max_length " + std::to_string(max_length),
+                   " tokens but " + std::to_string(to_remove) + " must go to fit max_length " +
+                   std::to_string(max_length),
                "use longest_first, or a larger max_length");
         }
         (first ? ta : tb) = len - to_remove;
@@ -187,9 +199,11 @@ Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pi
     // last A's first window with B's later windows.
     for (size_t i = 1; i < wa.size(); ++i) {
       main.overflowing.push_back(build(*this, a, wa[i], pb, wb[0], o));
-      for (size_t j = 1; j < wb.size(); ++j) main.overflowing.push_back(build(*this, a, wa[i], pb, wb[j], o));
+      for (size_t j = 1; j < wb.size(); ++j)
+        main.overflowing.push_back(build(*this, a, wa[i], pb, wb[j], o));
     }
-    for (size_t j = 1; j < wb.size(); ++j) main.overflowing.push_back(build(*this, a, wa[0], pb, wb[j], o));
+    for (size_t j = 1; j < wb.size(); ++j)
+      main.overflowing.push_back(build(*this, a, wa[0], pb, wb[j], o));
   }
   main.invalid_utf8 = a.invalid_utf8 + (b ? b->invalid_utf8 : 0);
   return main;
@@ -203,7 +217,8 @@ void pad_encodings(std::vector<Encoding*>& mains, const EncodeOptions& o,
   if (o.padding == Padding::kMaxLength) {
     length = tk.effective_max_length(o);
   } else {
-    for (const Encoding* e : mains) length = std::max(length, e->size());  // first windows only, as HF
+    for (const Encoding* e : mains)
+      length = std::max(length, e->size());  // first windows only, as HF
   }
   if (o.pad_to_multiple_of > 0 && length % o.pad_to_multiple_of != 0) {
     length += o.pad_to_multiple_of - length % o.pad_to_multiple_of;

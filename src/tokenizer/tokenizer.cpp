@@ -2,6 +2,7 @@
 // pre-split words, multi-threaded batches).
 #include "tokenizer/tokenizer.h"
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -10,7 +11,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/stat.h>
 #include <thread>
 
 #include "tokenizer/tokenizer_impl.h"
@@ -165,7 +165,8 @@ std::vector<std::string> read_vocab_txt(const std::string& path) {
     size_t end = start;
     while (end < text.size() && text[end] != '\n' && text[end] != '\r') ++end;
     lines.emplace_back(text.substr(start, end - start));
-    if (end < text.size() && text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ++end;
+    if (end < text.size() && text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n')
+      ++end;
     start = end + 1;
   }
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -300,7 +301,8 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
   tk.flags.strip_accents = strip ? *strip : lowercase;
   tk.flags.handle_chinese_chars = chinese ? *chinese : true;
   tk.flags.clean_text = options.clean_text ? *options.clean_text : true;
-  tk.max_chars_per_word = options.max_input_chars_per_word ? *options.max_input_chars_per_word : 100;
+  tk.max_chars_per_word =
+      options.max_input_chars_per_word ? *options.max_input_chars_per_word : 100;
 
   // tokenizer.json's normaliser is read only to point out a disagreement.
   if (src.tokenizer_json.is_object() && src.tokenizer_json.contains("normalizer")) {
@@ -310,8 +312,8 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
       auto check = [&](const char* key, bool effective) {
         const auto v = optional_bool(norm, key, tj + " normalizer");
         if (v && *v != effective) {
-          log_warning(tj + ": normalizer." + key + " is " + (*v ? "true" : "false") +
-                      " but " + (effective ? "true" : "false") +
+          log_warning(tj + ": normalizer." + key + " is " + (*v ? "true" : "false") + " but " +
+                      (effective ? "true" : "false") +
                       " is used (HF transformers builds the normaliser from "
                       "tokenizer_config.json and its defaults, and so do we)");
         }
@@ -424,7 +426,10 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
   std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
     return (a.first < 0 ? INT64_MAX : a.first) < (b.first < 0 ? INT64_MAX : b.first);
   });
-  for (auto& [id, t] : listed) {
+  size_t next_free = tk.tokens.size();
+  for (auto& entry : listed) {
+    const int64_t id = entry.first;
+    const AddedToken& t = entry.second;
     if (t.content.empty()) continue;
     auto same = std::find_if(added.begin(), added.end(),
                              [&](const AddedToken& a) { return a.content == t.content; });
@@ -433,10 +438,14 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
       continue;
     }
     auto existing = tk.token_ids.find(t.content);
-    if (existing == tk.token_ids.end() && id >= 0 && static_cast<size_t>(id) != tk.tokens.size()) {
-      fail(src.dir, "added token '" + t.content + "' has id " + std::to_string(id) +
-                        " but the next free id is " + std::to_string(tk.tokens.size()),
-           "the added tokens of tokenizer.json / tokenizer_config.json do not fit vocab.txt");
+    if (existing == tk.token_ids.end()) {
+      if (id >= 0 && static_cast<size_t>(id) != next_free) {
+        fail(src.dir,
+             "added token '" + t.content + "' has id " + std::to_string(id) +
+                 " but the next free id is " + std::to_string(next_free),
+             "the added tokens of tokenizer.json / tokenizer_config.json do not fit vocab.txt");
+      }
+      ++next_free;
     }
     added.push_back(t);
   }
@@ -509,8 +518,9 @@ Tokenizer Tokenizer::from_dir(const std::string& dir, const TokenizerOptions& op
     std::vector<char> seen(v.size(), 0);
     for (const auto& [token, id_json] : v.items()) {
       if (!id_json.is_number_unsigned() || id_json.get<size_t>() >= v.size()) {
-        fail(tj + ": model.vocab", "token '" + token + "' has id " + id_json.dump() +
-                                       " outside 0.." + std::to_string(v.size() - 1),
+        fail(tj + ": model.vocab",
+             "token '" + token + "' has id " + id_json.dump() + " outside 0.." +
+                 std::to_string(v.size() - 1),
              "ids must be 0..size-1");
       }
       const size_t id = id_json.get<size_t>();
@@ -564,6 +574,8 @@ void pad_single(Encoding& e, const EncodeOptions& o, const Tokenizer::Impl& tk) 
 template <typename Fn>
 void parallel_for(size_t n, size_t threads, Fn&& fn) {
   if (threads == 0) threads = std::max<unsigned>(1, std::thread::hardware_concurrency());
+  // Small batches are not worth a thread each: at least 32 inputs per thread.
+  threads = std::min(threads, std::max<size_t>(1, n / 32));
   const size_t chunk = std::max<size_t>(1, std::min<size_t>(256, n / (threads * 8) + 1));
   threads = std::min(threads, (n + chunk - 1) / chunk);
   if (threads <= 1) {
@@ -706,11 +718,11 @@ BatchEncoding Tokenizer::encode_batch(const std::vector<std::string>& texts,
 
 BatchEncoding Tokenizer::encode_pair_batch(const std::vector<std::string_view>& firsts,
                                            const std::vector<std::string_view>& seconds,
-                                           const EncodeOptions& options,
-                                           size_t num_threads) const {
+                                           const EncodeOptions& options, size_t num_threads) const {
   if (firsts.size() != seconds.size()) {
-    fail("tokenizer", "encode_pair_batch got " + std::to_string(firsts.size()) +
-                          " first and " + std::to_string(seconds.size()) + " second texts",
+    fail("tokenizer",
+         "encode_pair_batch got " + std::to_string(firsts.size()) + " first and " +
+             std::to_string(seconds.size()) + " second texts",
          "pass one second text per first text");
   }
   for (auto t : firsts) check_size(t);
@@ -749,12 +761,15 @@ void Tokenizer::tokenize_ids(std::string_view text, std::vector<int32_t>& ids) c
   auto& sc = thread_scratch();
   sc.a.clear();
   impl_->encode_sequence(text, -1, sc.a, sc);
-  ids.insert(ids.end(), sc.a.ids.begin(), sc.a.ids.end());
+  ids.reserve(ids.size() + sc.a.size());
+  for (const auto& piece : sc.a.items) ids.push_back(piece.id);
 }
 
 // ------------------------------------------------------------------------------------ vocab
 
-size_t Tokenizer::vocab_size() const { return impl_->tokens.size(); }
+size_t Tokenizer::vocab_size() const {
+  return impl_->tokens.size();
+}
 
 int32_t Tokenizer::token_to_id(std::string_view token) const {
   auto it = impl_->token_ids.find(token);
@@ -763,18 +778,29 @@ int32_t Tokenizer::token_to_id(std::string_view token) const {
 
 std::string_view Tokenizer::id_to_token(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= impl_->tokens.size()) {
-    fail("tokenizer", "token id " + std::to_string(id) + " is outside the vocabulary (size " +
-                          std::to_string(impl_->tokens.size()) + ")",
+    fail("tokenizer",
+         "token id " + std::to_string(id) + " is outside the vocabulary (size " +
+             std::to_string(impl_->tokens.size()) + ")",
          "ids come from this tokenizer's vocabulary");
   }
   return impl_->tokens[static_cast<size_t>(id)];
 }
 
-int32_t Tokenizer::cls_id() const { return impl_->cls; }
-int32_t Tokenizer::sep_id() const { return impl_->sep; }
-int32_t Tokenizer::pad_id() const { return impl_->pad; }
-int32_t Tokenizer::unk_id() const { return impl_->unk; }
-int32_t Tokenizer::mask_id() const { return impl_->mask; }
+int32_t Tokenizer::cls_id() const {
+  return impl_->cls;
+}
+int32_t Tokenizer::sep_id() const {
+  return impl_->sep;
+}
+int32_t Tokenizer::pad_id() const {
+  return impl_->pad;
+}
+int32_t Tokenizer::unk_id() const {
+  return impl_->unk;
+}
+int32_t Tokenizer::mask_id() const {
+  return impl_->mask;
+}
 
 std::vector<int32_t> Tokenizer::add_tokens(const std::vector<AddedToken>& tokens) {
   std::vector<int32_t> ids;
@@ -805,15 +831,31 @@ std::vector<int32_t> Tokenizer::add_special_tokens(const std::vector<std::string
   return add_tokens(list);
 }
 
-const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }
+const std::vector<AddedToken>& Tokenizer::added_tokens() const {
+  return impl_->added;
+}
 
-bool Tokenizer::do_lower_case() const { return impl_->flags.lowercase; }
-bool Tokenizer::strip_accents() const { return impl_->flags.strip_accents; }
-bool Tokenizer::tokenize_chinese_chars() const { return impl_->flags.handle_chinese_chars; }
-bool Tokenizer::clean_text() const { return impl_->flags.clean_text; }
-size_t Tokenizer::model_max_length() const { return impl_->model_max_length; }
-size_t Tokenizer::max_input_chars_per_word() const { return impl_->max_chars_per_word; }
-size_t Tokenizer::num_special_tokens(bool pair) const { return pair ? 3 : 2; }
+bool Tokenizer::do_lower_case() const {
+  return impl_->flags.lowercase;
+}
+bool Tokenizer::strip_accents() const {
+  return impl_->flags.strip_accents;
+}
+bool Tokenizer::tokenize_chinese_chars() const {
+  return impl_->flags.handle_chinese_chars;
+}
+bool Tokenizer::clean_text() const {
+  return impl_->flags.clean_text;
+}
+size_t Tokenizer::model_max_length() const {
+  return impl_->model_max_length;
+}
+size_t Tokenizer::max_input_chars_per_word() const {
+  return impl_->max_chars_per_word;
+}
+size_t Tokenizer::num_special_tokens(bool pair) const {
+  return pair ? 3 : 2;
+}
 
 // ------------------------------------------------------------------------------------ offsets
 

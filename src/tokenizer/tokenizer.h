@@ -52,7 +52,8 @@ struct TokenizerOptions {
   // `clean_text` of tokenizer.json's BertNormalizer), else true.
   std::optional<bool> clean_text;
   // Length used when truncation or max_length padding is asked for without a max_length.
-  // Default: tokenizer_config.json `model_max_length` when present and sane, else 512.
+  // Default: tokenizer_config.json `model_max_length` (unless HF's "no limit" 1e30), else
+  // config.json `max_position_embeddings`, else 512.
   std::optional<size_t> model_max_length;
   // Words longer than this many code points (after normalisation) become [UNK]. Default: the
   // WordPiece model of tokenizer.json, else 100 (HF; Google's original BERT used 200).
@@ -97,7 +98,7 @@ struct EncodeOptions {
   size_t pad_to_multiple_of = 0;
   // Which side padding goes. Default right.
   Side padding_side = Side::kRight;
-  // Fill Encoding::tokens (views into the tokenizer's vocabulary). Default true.
+  // Fill Encoding::tokens (string views, no copies). Default true.
   bool return_tokens = true;
 };
 
@@ -133,8 +134,9 @@ struct Encoding {
   // 0 for tokens of the first sequence, 1 for the second, -1 for special tokens and padding.
   // (seq)
   std::vector<int32_t> sequence_ids;
-  // Token strings (views into the Tokenizer's vocabulary, valid while the Tokenizer lives and
-  // no add_tokens() call runs). Empty when EncodeOptions::return_tokens is false. (seq)
+  // Token strings, as HF shows them: the vocabulary entry, or for a normalised added token the
+  // normalised text it matched. Views into the Tokenizer: valid while it lives and until the
+  // next add_tokens() call. Empty when EncodeOptions::return_tokens is false. (seq)
   std::vector<std::string_view> tokens;
   // Further windows when EncodeOptions::return_overflowing is set and the input was too long,
   // in HF's order. Only on encodings returned by encode*(); encode_batch() flattens them.
@@ -226,11 +228,9 @@ class Tokenizer {
   // Pairs: firsts[i] with seconds[i] (same size).
   BatchEncoding encode_pair_batch(const std::vector<std::string_view>& firsts,
                                   const std::vector<std::string_view>& seconds,
-                                  const EncodeOptions& options = {},
-                                  size_t num_threads = 0) const;
+                                  const EncodeOptions& options = {}, size_t num_threads = 0) const;
   BatchEncoding encode_words_batch(const std::vector<std::vector<std::string>>& words,
-                                   const EncodeOptions& options = {},
-                                   size_t num_threads = 0) const;
+                                   const EncodeOptions& options = {}, size_t num_threads = 0) const;
 
   // Only the WordPiece pieces of a text (no special tokens, no truncation): a fast path for
   // counting or pre-computing. Appends to `ids`.

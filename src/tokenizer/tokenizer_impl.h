@@ -14,19 +14,22 @@
 namespace clintorch::tok {
 namespace detail {
 
-// The WordPiece pieces of one input sequence, before the template and truncation.
+// One WordPiece piece of an input sequence.
+struct Piece {
+  int32_t id;
+  uint32_t begin, end;  // bytes, into the sequence's input (or its word)
+  int32_t word;         // word index
+};
+
+// The pieces of one input sequence, before the template and truncation.
 struct Pieces {
-  std::vector<int32_t> ids;
-  std::vector<Offset> offsets;  // bytes, into the sequence's input (or its word)
-  std::vector<int32_t> words;   // word index of each piece
-  uint32_t invalid_utf8 = 0;    // ill-formed UTF-8 subsequences replaced
+  std::vector<Piece> items;
+  uint32_t invalid_utf8 = 0;  // ill-formed UTF-8 subsequences replaced
   void clear() {
-    ids.clear();
-    offsets.clear();
-    words.clear();
+    items.clear();
     invalid_utf8 = 0;
   }
-  size_t size() const { return ids.size(); }
+  size_t size() const { return items.size(); }
 };
 
 // Per-thread working memory: reused between calls, so steady-state encoding allocates nothing
@@ -40,8 +43,8 @@ struct Scratch {
     uint8_t len;
     uint8_t cls;
   };
-  std::vector<NormChar> norm_chars;  // general path: a normalised segment
-  std::string norm_text;             // its UTF-8 bytes
+  std::vector<NormChar> norm_chars;      // general path: a normalised segment
+  std::string norm_text;                 // its UTF-8 bytes
   std::vector<uint32_t> norm_text_char;  // byte of norm_text -> index into norm_chars
 };
 
@@ -85,8 +88,8 @@ struct Tokenizer::Impl {
   size_t model_max_length = 512;
 
   int32_t unk = -1, cls = -1, sep = -1, pad = -1, mask = -1;
-  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]",
-              pad_token = "[PAD]", mask_token = "[MASK]";
+  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]", pad_token = "[PAD]",
+              mask_token = "[MASK]";
 
   std::vector<AddedToken> added;      // every added/special token
   std::vector<int32_t> added_ids;     // their ids

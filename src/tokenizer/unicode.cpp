@@ -133,7 +133,8 @@ void BmpTable::build(const NormalizerFlags& flags) {
     if (nc.count == 0) {
       table_[cp] = kDropped;
     } else if (nc.count == 1) {
-      table_[cp] = (static_cast<uint32_t>(nc.cp[0]) << 3) | (static_cast<uint32_t>(nc.cls[0]) << 1) | 1u;
+      table_[cp] =
+          (static_cast<uint32_t>(nc.cp[0]) << 3) | (static_cast<uint32_t>(nc.cls[0]) << 1) | 1u;
     }
   }
 }

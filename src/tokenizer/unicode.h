@@ -113,10 +113,10 @@ struct NormalizedChar {
 void normalize_char(char32_t cp, const NormalizerFlags& flags, NormalizedChar& out);
 
 // Unicode predicates as HF `tokenizers` defines them (data from utf8proc).
-bool is_bert_whitespace(char32_t cp);   // Rust char::is_whitespace (White_Space)
-bool is_bert_punctuation(char32_t cp);  // ASCII punctuation or a P* category
-bool is_bert_control(char32_t cp);      // Cc, Cf or Co, except \t \n \r
-bool is_chinese_char(char32_t cp);      // the CJK ranges of BertNormalizer
+bool is_bert_whitespace(char32_t cp);         // Rust char::is_whitespace (White_Space)
+bool is_bert_punctuation(char32_t cp);        // ASCII punctuation or a P* category
+bool is_bert_control(char32_t cp);            // Cc, Cf or Co, except \t \n \r
+bool is_chinese_char(char32_t cp);            // the CJK ranges of BertNormalizer
 bool has_uppercase(const char* s, size_t n);  // any Lu/Lt character in a UTF-8 string
 
 // Fast table for code points below 0x10000 whose normal form is a single character (or none):

@@ -19,8 +19,9 @@ struct BuildNode {
 
 int32_t child_of(const std::vector<BuildNode>& nodes, int32_t node, uint8_t byte) {
   const auto& ch = nodes[static_cast<size_t>(node)].children;
-  auto it = std::lower_bound(ch.begin(), ch.end(), byte,
-                             [](const std::pair<uint8_t, int32_t>& e, uint8_t b) { return e.first < b; });
+  auto it =
+      std::lower_bound(ch.begin(), ch.end(), byte,
+                       [](const std::pair<uint8_t, int32_t>& e, uint8_t b) { return e.first < b; });
   return (it != ch.end() && it->first == byte) ? it->second : -1;
 }
 
@@ -33,10 +34,10 @@ int32_t insert(std::vector<BuildNode>& nodes, int32_t root, std::string_view s) 
       next = static_cast<int32_t>(nodes.size());
       nodes.emplace_back();
       auto& children = nodes[static_cast<size_t>(node)].children;
-      children.insert(std::upper_bound(children.begin(), children.end(),
-                                       std::make_pair(byte, int32_t{-1}),
-                                       [](const auto& a, const auto& b) { return a.first < b.first; }),
-                      {byte, next});
+      children.insert(
+          std::upper_bound(children.begin(), children.end(), std::make_pair(byte, int32_t{-1}),
+                           [](const auto& a, const auto& b) { return a.first < b.first; }),
+          {byte, next});
     }
     node = next;
   }
@@ -53,14 +54,16 @@ void WordPieceTrie::build(const std::vector<std::string_view>& vocab, std::strin
     std::string_view tok = vocab[id];
     if (tok.empty()) continue;
     int32_t root = r;
-    if (!prefix.empty() && tok.size() > prefix.size() && tok.compare(0, prefix.size(), prefix) == 0) {
+    if (!prefix.empty() && tok.size() > prefix.size() &&
+        tok.compare(0, prefix.size(), prefix) == 0) {
       tok.remove_prefix(prefix.size());
       root = s;
     }
     piece_len_[id] = static_cast<uint32_t>(tok.size());
     const int32_t node = insert(nodes, root, tok);
     // A duplicate string keeps its first id (the loader rejects duplicates anyway).
-    if (nodes[static_cast<size_t>(node)].token < 0) nodes[static_cast<size_t>(node)].token = static_cast<int32_t>(id);
+    if (nodes[static_cast<size_t>(node)].token < 0)
+      nodes[static_cast<size_t>(node)].token = static_cast<int32_t>(id);
   }
 
   // Failure links and pops, breadth first over both tries (a link always points to a shallower
@@ -126,8 +129,14 @@ void WordPieceTrie::build(const std::vector<std::string_view>& vocab, std::strin
   auto take = [&](size_t c) {
     used[c] = 1;
     const int32_t p = prev_free[c], n = next_free[c];
-    if (p >= 0) next_free[static_cast<size_t>(p)] = n; else free_head = n;
-    if (n >= 0) prev_free[static_cast<size_t>(n)] = p; else free_tail = p;
+    if (p >= 0)
+      next_free[static_cast<size_t>(p)] = n;
+    else
+      free_head = n;
+    if (n >= 0)
+      prev_free[static_cast<size_t>(n)] = p;
+    else
+      free_tail = p;
   };
   cells_.clear();
   grow(1024);

@@ -35,7 +35,9 @@ class WordPieceTrie {
   }
   int32_t fail(int32_t node) const { return fail_[static_cast<size_t>(node)]; }
   // Failure pops of `node`: token ids [pops_begin, pops_begin + pops_count).
-  const int32_t* pops(int32_t node) const { return pops_.data() + pops_start_[static_cast<size_t>(node)]; }
+  const int32_t* pops(int32_t node) const {
+    return pops_.data() + pops_start_[static_cast<size_t>(node)];
+  }
   uint32_t pops_count(int32_t node) const {
     return pops_start_[static_cast<size_t>(node) + 1] - pops_start_[static_cast<size_t>(node)];
   }

@@ -11,10 +11,15 @@ does something unsafe, and we choose otherwise; see README "Tokenizer"):
     split off. We use utf8proc's current data, like the Python tokenizer (unicodedata).
   * EXCEPTION max-length-below-specials: with max_length smaller than the number of special
     tokens, HF's subtraction wraps and truncation is silently skipped; we raise an error.
+  * EXCEPTION added-token-strip-display: an added token with lstrip/rstrip shows, in HF, the
+    matched text with the swallowed whitespace as its token string; ours shows the token. Only
+    that string differs (test_added_tokens_from_model_files).
 """
 import json
 import os
+import re
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,9 +76,17 @@ def hf_tokenizer(path, **kw):
 
 
 # ------------------------------------------------------------------------------- runners
+#
+# Both sides are turned into the same canonical JSON text per window (the CLI's own format:
+# compact, keys in FIELDS order), so that ~2 million tokens compare as strings; a differing window
+# is parsed again to name the first differing field.
 
-def run_ours(bin_path, model, items, flags=(), raw=None):
-    """Runs the CLI on JSONL items (or raw bytes) and returns {line index: windows or error}."""
+_PREFIX = re.compile(r'\{"line":(\d+),(?:"window":\d+,)?')
+
+
+def start_ours(bin_path, model, items, flags=(), raw=None):
+    """Starts the CLI on JSONL items (or raw bytes) in a thread; returns a function that waits
+    and gives ({input index: [window json] or error text}, CompletedProcess)."""
     if raw is None:
         data = "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items).encode("utf-8")
         args = ["--input", "jsonl"]
@@ -83,27 +96,53 @@ def run_ours(bin_path, model, items, flags=(), raw=None):
         args = []
         n = raw.count(b"\n")
     cmd = [bin_path, "tokenize", "--model", str(model), "--batch", "1000000", *args, *flags]
-    proc = subprocess.run(cmd, input=data, capture_output=True, timeout=900)
-    out = {i: [] for i in range(n)}
-    for line in proc.stdout.decode("utf-8").splitlines():
-        rec = json.loads(line)
-        idx = rec["line"] - 1
-        if "error" in rec:
-            out[idx] = rec["error"]
-            continue
-        rec["offsets"] = [tuple(o) for o in rec["offsets"]]
-        out[idx].append({k: rec[k] for k in FIELDS})
-    if proc.returncode not in (0, 1):
-        raise AssertionError(f"clintorch tokenize crashed ({proc.returncode}): "
-                             f"{proc.stderr.decode(errors='replace')[-2000:]}")
-    return out, proc
+    box = {}
+
+    def work():
+        box["proc"] = subprocess.run(cmd, input=data, capture_output=True, timeout=900)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+
+    def wait():
+        thread.join()
+        proc = box["proc"]
+        if proc.returncode not in (0, 1):
+            raise AssertionError(f"clintorch tokenize crashed ({proc.returncode}): "
+                                 f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        out = {i: [] for i in range(n)}
+        for line in proc.stdout.decode("utf-8").splitlines():
+            m = _PREFIX.match(line)
+            assert m, f"unexpected output line: {line[:200]}"
+            idx = int(m.group(1)) - 1
+            rest = line[m.end():]
+            if rest.startswith('"error":'):
+                out[idx] = json.loads(line)["error"]
+            else:
+                out[idx].append(rest)
+        return out, proc
+
+    return wait
+
+
+def run_ours(bin_path, model, items, flags=(), raw=None):
+    return start_ours(bin_path, model, items, flags, raw)()
+
+
+def window_json(e):
+    """Canonical text of one HF window (a tokenizers.Encoding of BertTokenizerFast's output)."""
+    return json.dumps({"tokens": e.tokens, "ids": e.ids, "type_ids": e.type_ids,
+                       "attention_mask": e.attention_mask,
+                       "special_tokens_mask": e.special_tokens_mask, "offsets": e.offsets,
+                       "word_ids": e.word_ids, "sequence_ids": e.sequence_ids},
+                      separators=(",", ":"), ensure_ascii=False)[1:]
 
 
 def run_hf(tok, firsts, seconds=None, words=False, **kw):
-    """HF on a whole batch: {index: windows}. Raises what HF raises."""
-    kw = dict(kw)
-    kw.setdefault("return_offsets_mapping", True)
-    kw.setdefault("return_special_tokens_mask", True)
+    """BertTokenizerFast on a whole batch: {input index: [window json]}. Raises what HF raises.
+
+    The windows are BatchEncoding.encodings, the objects behind input_ids, offset_mapping,
+    word_ids() etc. (offsets in code points, relative to each word for pre-split input)."""
     if seconds is None:
         enc = tok(firsts, is_split_into_words=words, **kw)
     else:
@@ -111,17 +150,8 @@ def run_hf(tok, firsts, seconds=None, words=False, **kw):
     n = len(enc["input_ids"])
     mapping = enc["overflow_to_sample_mapping"] if "overflow_to_sample_mapping" in enc else range(n)
     out = {i: [] for i in range(len(firsts))}
-    for w in range(n):
-        out[mapping[w]].append({
-            "tokens": enc.tokens(w),
-            "ids": enc["input_ids"][w],
-            "type_ids": enc["token_type_ids"][w],
-            "attention_mask": enc["attention_mask"][w],
-            "special_tokens_mask": enc["special_tokens_mask"][w],
-            "offsets": [tuple(o) for o in enc["offset_mapping"][w]],
-            "word_ids": enc.word_ids(w),
-            "sequence_ids": enc.sequence_ids(w),
-        })
+    for w, e in enumerate(enc.encodings):
+        out[mapping[w]].append(window_json(e))
     return out
 
 
@@ -139,6 +169,34 @@ def run_hf_each(tok, firsts, seconds=None, words=False, **kw):
     return out
 
 
+def first_difference(a, b):
+    if len(a) != len(b):
+        return f"{len(a)} windows vs HF {len(b)}"
+    for w, (wa, wb) in enumerate(zip(a, b)):
+        if wa == wb:
+            continue
+        da, db = json.loads("{" + wa), json.loads("{" + wb)
+        for f in FIELDS:
+            if da[f] != db[f]:
+                return f"window {w} field {f}: ours {da[f][:30]} vs HF {db[f][:30]}"
+        return f"window {w}: texts differ"
+    return "?"
+
+
+_FIGURES = []  # "N/N lines identical" lines, shown even when pytest captures output
+
+
+@pytest.fixture(autouse=True)
+def _show_parity_figures(capsys):
+    yield
+    if _FIGURES:
+        with capsys.disabled():
+            print()
+            for line in _FIGURES:
+                print("  " + line)
+        _FIGURES.clear()
+
+
 def compare(ours, theirs, label, show=3):
     """Counts identical inputs; an error on both sides counts as identical."""
     same = 0
@@ -149,23 +207,14 @@ def compare(ours, theirs, label, show=3):
             if isinstance(a, str) and isinstance(b, str):
                 same += 1
             else:
-                diffs.append((i, "error on one side only", a if isinstance(a, str) else b))
+                diffs.append((i, "error on one side only: " + (a if isinstance(a, str) else b)))
             continue
         if a == b:
             same += 1
-            continue
-        if len(a) != len(b):
-            diffs.append((i, f"{len(a)} windows vs HF {len(b)}", None))
-            continue
-        for w, (wa, wb) in enumerate(zip(a, b)):
-            for f in FIELDS:
-                if wa[f] != wb[f]:
-                    diffs.append((i, f"window {w} field {f}", (wa[f][:40], wb[f][:40])))
-                    break
-            else:
-                continue
-            break
+        else:
+            diffs.append((i, first_difference(a, b)))
     print(f"{label}: {same}/{len(theirs)} lines identical")
+    _FIGURES.append(f"{label}: {same}/{len(theirs)} lines identical")
     for d in diffs[:show]:
         print("  DIFF", d)
     return same, diffs
@@ -189,8 +238,9 @@ def test_corpus_lines(clintorch_bin, corpora, name):
     path, hf_kw, flags = config(name)
     tok = hf_tokenizer(path, **hf_kw)
     texts = [t for lines in corpora.values() for t in lines]
-    ours, _ = run_ours(clintorch_bin, path, [{"text": t} for t in texts], flags)
+    wait = start_ours(clintorch_bin, path, [{"text": t} for t in texts], flags)
     theirs = run_hf(tok, texts)
+    ours, _ = wait()
     total_same, start = 0, 0
     for corpus, lines in corpora.items():
         idx = range(start, start + len(lines))
@@ -199,6 +249,7 @@ def test_corpus_lines(clintorch_bin, corpora, name):
         total_same += same
         start += len(lines)
     print(f"[{name}] all corpora: {total_same}/{len(texts)} lines identical")
+    _FIGURES.append(f"[{name}] all corpora: {total_same}/{len(texts)} lines identical")
     assert len(texts) >= 40000
     assert_parity(ours, theirs, f"[{name}] corpora")
 
@@ -209,8 +260,9 @@ def test_ner_pre_split_words(clintorch_bin, shared_datasets, name):
     path, hf_kw, flags = config(name)
     tok = hf_tokenizer(path, **hf_kw)
     sentences = [s for n in tok_corpus.NER_SETS for s in tok_corpus.ner_sentences(shared_datasets, n)]
-    ours, _ = run_ours(clintorch_bin, path, [{"words": s} for s in sentences], flags)
+    wait = start_ours(clintorch_bin, path, [{"words": s} for s in sentences], flags)
     theirs = run_hf(tok, sentences, words=True)
+    ours, _ = wait()
     assert_parity(ours, theirs, f"[{name}] NER words")
     # Windows over words, as NER on long sentences does.
     ours, _ = run_ours(clintorch_bin, path, [{"words": s} for s in sentences],
@@ -439,7 +491,7 @@ def test_exception_unicode_version(clintorch_bin):
     texts = ["a\u2e4fb", "x\u2e52y", "p\u2e45q"]
     ours, _ = run_ours(clintorch_bin, path, [{"text": t} for t in texts], flags)
     for i, t in enumerate(texts):
-        mine = ours[i][0]["tokens"][1:-1]
+        mine = json.loads("{" + ours[i][0])["tokens"][1:-1]
         assert mine == slow.tokenize(t), (t, mine, slow.tokenize(t))
         assert mine != fast(t).tokens()[1:-1], "HF fast no longer differs: remove this exception"
 
@@ -452,3 +504,53 @@ def test_exception_max_length_below_specials(clintorch_bin):
     ours, proc = run_ours(clintorch_bin, path, [{"text": "a b c"}], [*flags, "--max-length", "1"])
     assert isinstance(ours[0], str) and "special tokens" in ours[0], ours
     assert proc.returncode == 1
+
+
+def test_comparison_can_fail(clintorch_bin):
+    """The string comparison above is not vacuous: a real difference (case) is caught and named."""
+    path, _, _ = config("bert-base-cased")
+    tok = hf_tokenizer(path)  # keeps case
+    texts = ["Aspirin reduces Fever", "lower case only"]
+    ours, _ = run_ours(clintorch_bin, path, [{"text": t} for t in texts], ["--lowercase"])
+    same, diffs = compare(ours, run_hf(tok, texts), "deliberately different settings")
+    assert same == 1 and len(diffs) == 1 and "field tokens" in diffs[0][1], diffs
+
+
+def test_added_tokens_from_model_files(clintorch_bin, tmp_path):
+    """added_tokens_decoder of tokenizer_config.json with lstrip/rstrip/single_word/normalized.
+
+    EXCEPTION added-token-strip-display: for a matched added token with lstrip/rstrip, HF's token
+    string is the matched text with the swallowed whitespace ("  [M1]"); ours is the token itself
+    ("[M1]"). Ids, offsets and every other field are identical, and compared."""
+    if not UNCASED.is_dir():
+        pytest.skip(f"shared datasets folder {SHARED} is absent")
+    (tmp_path / "vocab.txt").symlink_to(UNCASED / "vocab.txt")
+    flags = {"lstrip": False, "rstrip": False, "single_word": False}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({
+        "do_lower_case": True, "added_tokens_decoder": {
+            "30522": {**flags, "content": "[M1]", "lstrip": True, "normalized": False, "special": True},
+            "30523": {**flags, "content": "<sw>", "single_word": True, "normalized": False,
+                      "special": False},
+            "30524": {**flags, "content": "[R]", "rstrip": True, "normalized": False, "special": True},
+            "30525": {**flags, "content": "Norm Tok", "normalized": True, "special": False}}}))
+    tok = BertTokenizerFast.from_pretrained(str(tmp_path))
+    texts = ["a  [M1] b", "x<sw>y <sw> z", "a [R]   b", "NORM TOK and norm tok",
+             "  [M1][R]  <sw>_ <sw>", "no added tokens here", "<sw>", "[M1]"]
+    ours, _ = run_ours(clintorch_bin, tmp_path, [{"text": t} for t in texts])
+    theirs = run_hf(tok, texts)
+
+    def without_tokens(windows):
+        if isinstance(windows, str):
+            return windows
+        out = []
+        for w in windows:
+            d = json.loads("{" + w)
+            del d["tokens"]
+            out.append(json.dumps(d))
+        return out
+
+    assert_parity({i: without_tokens(v) for i, v in ours.items()},
+                  {i: without_tokens(v) for i, v in theirs.items()}, "added tokens from files")
+    stripped = [i for i, t in enumerate(texts) if "[M1]" in t or "[R]" in t]
+    exact = {i: theirs[i] for i in range(len(texts)) if i not in stripped}
+    assert_parity(ours, exact, "added tokens from files, tokens included (no strip tokens)")
