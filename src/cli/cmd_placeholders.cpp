@@ -13,8 +13,5 @@ void add_predict(CLI::App& app) {
 void add_export(CLI::App& app) {
   add_placeholder(app, "export", "Export a checkpoint as a HuggingFace model directory", 8);
 }
-void add_tokenize(CLI::App& app) {
-  add_placeholder(app, "tokenize", "Tokenize text lines from stdin into JSONL (ids, offsets)", 3);
-}
 
 }  // namespace clintorch::cli
