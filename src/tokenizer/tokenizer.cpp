@@ -286,7 +286,6 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
   if (options.do_lower_case) {
     lowercase = *options.do_lower_case;
     lower_reason = "the do_lower_case option";
-    tk.lowercase_set_explicitly = true;
   } else if (cfg_lower) {
     lowercase = *cfg_lower;
     lower_reason = "tokenizer_config.json sets it";

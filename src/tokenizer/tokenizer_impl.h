@@ -77,7 +77,6 @@ struct Tokenizer::Impl {
   std::string vocab_source;    // file the vocabulary came from (for messages)
 
   detail::NormalizerFlags flags;
-  bool lowercase_set_explicitly = false;
   detail::BmpTable bmp;
   uint8_t ascii_class[128] = {};  // 0 word, 1 space, 2 punct, 3 dropped
   uint8_t ascii_norm[128] = {};   // normalised byte (lowercased when lowercasing)
