@@ -38,32 +38,6 @@ inline std::shared_ptr<tok::Tokenizer> test_tokenizer() {
   auto var = ::clintorch::test::test_tokenizer(); \
   if (!var) GTEST_SKIP() << "no tokenizer: CLINTORCH_MINILM_DIR and the shared vocab are absent"
 
-// A fresh temporary folder removed at destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "clintorch-test-XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  // Writes `content` to a file in the folder and returns its path.
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string path(const std::string& name = "") const {
-    return name.empty() ? path_ : path_ + "/" + name;
-  }
-
- private:
-  std::string path_;
-};
-
 // The message of the clintorch::Error thrown by fn ("" when none was thrown; a non-Error
 // exception fails the test).
 inline std::string error_of(const std::function<void()>& fn) {

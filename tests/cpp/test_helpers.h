@@ -4,8 +4,12 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace clintorch::test {
 
@@ -42,5 +46,31 @@ inline std::string shared_datasets() {
   const char* env = std::getenv("CLINTORCH_SHARED_DATASETS");
   return env ? env : source_path("../shared/datasets");
 }
+
+// A fresh temporary folder removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "clintorch-test-XXXXXX").string();
+    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  // Writes `content` to a file in the folder and returns its path.
+  std::string write(const std::string& name, const std::string& content) const {
+    const std::string p = path_ + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  std::string path(const std::string& name = "") const {
+    return name.empty() ? path_ : path_ + "/" + name;
+  }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace clintorch::test

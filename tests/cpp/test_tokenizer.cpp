@@ -24,25 +24,7 @@ namespace tok = clintorch::tok;
 
 namespace {
 
-// A temporary model directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/clintorch_tok_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    path_ = p ? p : "/tmp";
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream out(file(name), std::ios::binary);
-    out << content;
-  }
-
- private:
-  std::string path_;
-};
+using clintorch::test::TempDir;
 
 const std::vector<std::string> kSmallVocab = {
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un",    "##aff", "##able", "a",
@@ -572,7 +554,7 @@ TEST(TokenizeCli, WritesJsonlAndReportsBadLines) {
           "hello world\n\nab\xff"
           "c\n");
   auto r = clintorch::test::run_clintorch("tokenize --model '" + d.path() + "' < '" +
-                                          d.file("in.txt") + "'");
+                                          d.path("in.txt") + "'");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"line\":1,\"tokens\":[\"[CLS]\",\"hello\",\"world\",\"[SEP]\"]"),
             std::string::npos)
@@ -582,7 +564,7 @@ TEST(TokenizeCli, WritesJsonlAndReportsBadLines) {
   EXPECT_NE(r.output.find("ill-formed UTF-8"), std::string::npos) << r.output;
   d.write("pairs.txt", "a\tb\nno tab here\n");
   r = clintorch::test::run_clintorch("tokenize --pair --model '" + d.path() + "' < '" +
-                                     d.file("pairs.txt") + "'");
+                                     d.path("pairs.txt") + "'");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("\"line\":2,\"error\":\"--pair expects FIRST<TAB>SECOND"),
             std::string::npos)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -34,8 +35,8 @@ std::string vocab_dir() {
   const std::string shared =
       std::string(CLINTORCH_FUZZ_SOURCE_DIR) + "/../shared/datasets/vocab_bert-base-uncased";
   if (is_dir(shared)) return shared;
-  char tmpl[] = "/tmp/clintorch_fuzz_XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  std::string tmpl = (std::filesystem::temp_directory_path() / "clintorch_fuzz_XXXXXX").string();
+  const std::string dir = mkdtemp(tmpl.data());
   std::ofstream out(dir + "/vocab.txt");
   for (const char* t :
        {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",   "a",          "##a",          "ab", "##b",
