@@ -206,6 +206,19 @@ json parse_jsonl_object(const std::string& line, const std::string& path, size_t
   return v;
 }
 
+// Calls fn(object, line_number) for every non-blank line of a JSONL file, each line parsed as one
+// JSON object (errors name the file and line).
+template <class Fn>
+void for_each_jsonl_object(const std::string& path, Fn&& fn) {
+  LineReader lr(path);
+  std::string line;
+  while (lr.next(line)) {
+    if (trim_ascii(line).empty()) continue;
+    const size_t ln = lr.line_number();
+    fn(parse_jsonl_object(line, path, ln), ln);
+  }
+}
+
 // Resolves the tag schemes and converts every example's tags (errors name the example's line).
 void apply_tag_schemes(std::vector<NerExample>& examples, const ReaderOptions& options,
                        const std::string& path) {
@@ -425,13 +438,8 @@ std::vector<NerExample> read_conll(const std::string& path, const ReaderOptions&
 }
 
 std::vector<NerExample> read_ner_jsonl(const std::string& path, const ReaderOptions& o) {
-  LineReader lr(path);
   std::vector<NerExample> out;
-  std::string line;
-  while (lr.next(line)) {
-    if (trim_ascii(line).empty()) continue;
-    const size_t ln = lr.line_number();
-    const json v = parse_jsonl_object(line, path, ln);
+  for_each_jsonl_object(path, [&](const json& v, size_t ln) {
     NerExample ex;
     ex.line = ln;
     ex.id = id_of(v, o.id_key);
@@ -478,9 +486,9 @@ std::vector<NerExample> read_ner_jsonl(const std::string& path, const ReaderOpti
                                   std::to_string(ex.tags.size()) + " tags");
       }
     }
-    if (ex.words.empty()) continue;  // an empty sentence carries nothing
+    if (ex.words.empty()) return;  // an empty sentence carries nothing
     out.push_back(std::move(ex));
-  }
+  });
   if (out.empty()) empty_file(path);
   return out;
 }
@@ -488,14 +496,9 @@ std::vector<NerExample> read_ner_jsonl(const std::string& path, const ReaderOpti
 std::vector<NerExample> read_ner_spans(const std::string& path, const ReaderOptions& o,
                                        const tok::Tokenizer* tokenizer) {
   if (!tokenizer) fail(path, "reading text with character spans needs the tokenizer");
-  LineReader lr(path);
   std::vector<NerExample> out;
-  std::string line;
   size_t misaligned = 0, misaligned_line = 0;
-  while (lr.next(line)) {
-    if (trim_ascii(line).empty()) continue;
-    const size_t ln = lr.line_number();
-    const json v = parse_jsonl_object(line, path, ln);
+  for_each_jsonl_object(path, [&](const json& v, size_t ln) {
     const auto tx = v.find(o.text_key);
     if (tx == v.end() || !tx->is_string()) {
       fail(where(path, ln), "missing key '" + o.text_key + "' (the raw text)",
@@ -558,9 +561,9 @@ std::vector<NerExample> read_ner_spans(const std::string& path, const ReaderOpti
       if (m && !misaligned) misaligned_line = ln;
       misaligned += m;
     }
-    if (ex.words.empty()) continue;
+    if (ex.words.empty()) return;
     out.push_back(std::move(ex));
-  }
+  });
   if (out.empty()) empty_file(path);
   if (misaligned) {
     log_warning(path + ": " + std::to_string(misaligned) +
@@ -781,13 +784,8 @@ std::vector<ClsExample> read_cls_delimited(const std::string& path, bool tsv,
 }
 
 std::vector<ClsExample> read_cls_jsonl(const std::string& path, const ReaderOptions& o) {
-  LineReader lr(path);
   std::vector<ClsExample> out;
-  std::string line;
-  while (lr.next(line)) {
-    if (trim_ascii(line).empty()) continue;
-    const size_t ln = lr.line_number();
-    const json v = parse_jsonl_object(line, path, ln);
+  for_each_jsonl_object(path, [&](const json& v, size_t ln) {
     ClsExample ex;
     ex.line = ln;
     ex.id = id_of(v, o.id_key);
@@ -872,7 +870,7 @@ std::vector<ClsExample> read_cls_jsonl(const std::string& path, const ReaderOpti
       }
     }
     out.push_back(std::move(ex));
-  }
+  });
   if (out.empty()) empty_file(path);
   return out;
 }
@@ -1134,14 +1132,9 @@ std::vector<ReExample> read_re_jsonl(const std::string& path, const ReaderOption
     fail("entity_markers",
          "needs exactly 4 markers (head open, head close, tail open, tail close)");
   }
-  LineReader lr(path);
   std::vector<ReExample> out;
-  std::string line;
-  while (lr.next(line)) {
-    if (trim_ascii(line).empty()) continue;
-    const size_t ln = lr.line_number();
+  for_each_jsonl_object(path, [&](const json& v, size_t ln) {
     const std::string loc = where(path, ln);
-    const json v = parse_jsonl_object(line, path, ln);
     ReExample ex;
     ex.line = ln;
     ex.id = id_of(v, o.id_key);
@@ -1200,7 +1193,7 @@ std::vector<ReExample> read_re_jsonl(const std::string& path, const ReaderOption
       fail(loc, "missing key 'label'");
     }
     out.push_back(std::move(ex));
-  }
+  });
   if (out.empty()) empty_file(path);
   return out;
 }
