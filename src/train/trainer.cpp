@@ -159,7 +159,9 @@ class Trainer {
   void train_step(int64_t epoch, int64_t index, int64_t count);
   std::map<std::string, double> evaluate(const data::Dataset& dataset);
   void log_train();
-  void evaluate_and_track(bool* stop);
+  // Evaluates on the validation set and logs eval_*; with `track`, updates the best metric,
+  // saves for save_strategy best and counts towards early stopping.
+  void evaluate_and_track(bool* stop, bool track = true);
   std::string save_checkpoint();
   void write_model_dir(const std::string& dir) const;
   void write_export(TrainResult& result);
@@ -252,6 +254,15 @@ void Trainer::prepare() {
                                        ? std::string("loss")
                                        : r_.evaluation.metric_for_best_model);
   greater_is_better_ = r_.evaluation.greater_is_better.value_or(!ends_with(metric_name_, "loss"));
+#ifndef CLINTORCH_HAVE_TASK_EVAL
+  if (r_.evaluation.eval_strategy != "no" && metric_name_ != "loss" &&
+      !(r_.task.name == "mlm" && metric_name_ == "perplexity")) {
+    fail(r_.where("evaluation.metric_for_best_model"),
+         "evaluation.metric_for_best_model: " + metric_name_ +
+             " is not computed by this build (evaluation gives the loss only)",
+         "leave metric_for_best_model empty to use the loss");
+  }
+#endif
 
   // 2. Writing starts here.
   if (r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
@@ -496,7 +507,7 @@ void Trainer::log_train() {
   window_start_ = std::chrono::steady_clock::now();
 }
 
-void Trainer::evaluate_and_track(bool* stop) {
+void Trainer::evaluate_and_track(bool* stop, bool track) {
   if (!setup_.validation) return;
   progress_->clear();
   const auto scalars = evaluate(*setup_.validation);
@@ -511,6 +522,7 @@ void Trainer::evaluate_and_track(bool* stop) {
   }
   log_record("eval", values);
   log_info(line);
+  if (!track) return;
 #ifdef CLINTORCH_HAVE_TASK_EVAL
   const double value = eval::metric_value(scalars, metric_name_);
 #else
@@ -614,6 +626,10 @@ TrainResult Trainer::run() {
   run_start_step_ = state_.global_step;
   setup_.model->train();
   bool stop = false;
+  if (r_.evaluation.eval_on_start && state_.global_step == 0 && setup_.validation) {
+    evaluate_and_track(&stop, /*track=*/false);
+    setup_.model->train();
+  }
   int stop_signal = 0;
   bool stop_hook = false;
   int64_t epoch = state_.data_epoch;
