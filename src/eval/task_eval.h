@@ -6,8 +6,8 @@
 //   options.batch_size = 32;
 //   options.seqeval_mode = "strict";
 //   eval::TaskEvalResult result = eval::evaluate_task(model, *dev, options);
-//   result.scalars.at("f1");          // flat metrics, names as in metrics.jsonl ("loss", "f1", ...)
-//   result.metrics;                   // the full report as JSON (per type / per class, ...)
+//   result.scalars.at("f1");          // flat metrics, names as in metrics.jsonl ("loss", "f1",
+//   ...) result.metrics;                   // the full report as JSON (per type / per class, ...)
 //   std::cout << result.table;        // readable table
 //
 // MLM: `dataset` is any data::Dataset (an MlmCorpus or a held-out SubsetDataset of one); the
@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -29,7 +30,8 @@
 
 namespace clintorch::data {
 class Dataset;
-}
+struct Batch;
+}  // namespace clintorch::data
 
 namespace clintorch::eval {
 
@@ -59,6 +61,9 @@ struct TaskEvalOptions {
   data::QaPostprocessOptions qa;
   // Called after each batch with (batches done, total batches), e.g. for a progress bar.
   std::function<void(size_t, size_t)> on_batch;
+  // MLM: seed of the evaluation masking (batch i is masked with key seed + i, so every
+  // evaluation of the same data masks the same tokens). Default 0.
+  uint64_t mlm_seed = 0;
 };
 
 struct TaskEvalResult {
@@ -80,6 +85,12 @@ struct TaskEvalResult {
   double seconds = 0.0;
 };
 
+// How "loss" is averaged: the sum of the batches' HeadOutput::loss_sum over the sum of their
+// loss_weight, i.e. the mean over every labelled token (NER without CRF, MLM) or example
+// (sequence tasks, QA; for these it equals HF's eval_loss, which weights each batch's mean by its
+// batch size). For NER this is the token-weighted mean the trainer's training loss uses, not HF's
+// batch-weighted mean of per-batch token means. MLM "perplexity" = exp(loss) (HF run_mlm).
+
 // Runs `model` (switched to eval mode and back to its previous mode) over `dataset` without
 // gradients. Throws clintorch::Error when the dataset does not fit the head (e.g. labels outside
 // the head's label count).
@@ -89,5 +100,9 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
 // The value of `metric` in `scalars`, accepting HF's "eval_" prefix ("eval_f1" = "f1"); throws
 // clintorch::Error listing the available names when it is absent.
 double metric_value(const std::map<std::string, double>& scalars, const std::string& metric);
+
+// A data-layer batch as the model's tensor map (input_ids, attention_mask, token_type_ids and
+// the targets that are defined: labels, start/end_positions, entity_positions).
+model::Batch to_model_batch(const data::Batch& batch);
 
 }  // namespace clintorch::eval
