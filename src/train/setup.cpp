@@ -301,19 +301,4 @@ void write_tokenizer_files(const std::string& dir, const Recipe& r, const RunSet
   if (!out) fail(path, "cannot be written", "check free space and permissions");
 }
 
-model::Batch to_model_batch(const data::Batch& b) {
-  model::Batch m;
-  const auto put = [&](const char* key, const at::Tensor& t) {
-    if (t.defined()) m[key] = t;
-  };
-  put(model::batch_key::kInputIds, b.input_ids);
-  put(model::batch_key::kAttentionMask, b.attention_mask);
-  put(model::batch_key::kTokenTypeIds, b.token_type_ids);
-  put(model::batch_key::kLabels, b.labels);
-  put(model::batch_key::kStartPositions, b.start_positions);
-  put(model::batch_key::kEndPositions, b.end_positions);
-  put(model::batch_key::kEntityPositions, b.entity_positions);
-  return m;
-}
-
 }  // namespace clintorch::train

@@ -91,7 +91,4 @@ RunSetup setup_run(const Recipe& recipe, const RecipeCheck& check,
 // copied).
 void write_tokenizer_files(const std::string& dir, const Recipe& recipe, const RunSetup& setup);
 
-// data::Batch -> the model's tensor dictionary (only the defined tensors).
-model::Batch to_model_batch(const data::Batch& batch);
-
 }  // namespace clintorch::train

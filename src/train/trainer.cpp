@@ -120,7 +120,7 @@ std::string strip_eval_prefix(const std::string& metric) {
 
 void dump_batch(const std::string& dir, int64_t step, int64_t micro, const data::Batch& b) {
   io::NamedTensors t;
-  for (const auto& [k, v] : to_model_batch(b)) t.emplace_back(k, v);
+  for (const auto& [k, v] : eval::to_model_batch(b)) t.emplace_back(k, v);
   io::write_safetensors((fs::path(dir) / ("step" + std::to_string(step) + "_micro" +
                                           std::to_string(micro) + ".safetensors"))
                             .string(),
@@ -217,6 +217,11 @@ std::optional<std::string> Trainer::resume_dir() const {
 }
 
 void Trainer::prepare() {
+  const std::string& level = r_.logging.log_level;
+  set_log_level(level == "debug"     ? LogLevel::kDebug
+                : level == "warning" ? LogLevel::kWarning
+                : level == "error"   ? LogLevel::kError
+                                     : LogLevel::kInfo);
   // 1. Everything that can fail on the input, before anything is written.
   check_ = check_recipe_files(r_);
   check_output_dir(r_);
@@ -254,15 +259,6 @@ void Trainer::prepare() {
                                        ? std::string("loss")
                                        : r_.evaluation.metric_for_best_model);
   greater_is_better_ = r_.evaluation.greater_is_better.value_or(!ends_with(metric_name_, "loss"));
-#ifndef CLINTORCH_HAVE_TASK_EVAL
-  if (r_.evaluation.eval_strategy != "no" && metric_name_ != "loss" &&
-      !(r_.task.name == "mlm" && metric_name_ == "perplexity")) {
-    fail(r_.where("evaluation.metric_for_best_model"),
-         "evaluation.metric_for_best_model: " + metric_name_ +
-             " is not computed by this build (evaluation gives the loss only)",
-         "leave metric_for_best_model empty to use the loss");
-  }
-#endif
 
   // 2. Writing starts here.
   if (r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
@@ -369,7 +365,7 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     model::HeadOutput out;
     {
       model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
-      out = setup_.model->forward(to_model_batch(b));
+      out = setup_.model->forward(eval::to_model_batch(b));
     }
     if (!out.loss_sum.defined()) {
       fail(r_.where("data.train_file"), "the training batches carry no targets",
@@ -432,34 +428,8 @@ std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset) {
   o.qa.n_best_size = static_cast<size_t>(r_.task.n_best_size);
   o.qa.version_2_with_negative = r_.task.version_2_with_negative;
   o.qa.null_score_diff_threshold = r_.task.null_score_diff_threshold;
-#ifdef CLINTORCH_HAVE_TASK_EVAL
+  o.mlm_seed = static_cast<uint64_t>(r_.training.seed);
   return eval::evaluate_task(setup_.model, dataset, o).scalars;
-#else
-  // Loss only (and perplexity for mlm), until eval::evaluate_task is linked in.
-  data::BatchOptions batch;
-  batch.batch_size = o.batch_size;
-  batch.shuffle = false;
-  batch.seed = static_cast<uint64_t>(r_.training.seed);
-  data::DataLoader loader(std::shared_ptr<const data::Dataset>(&dataset, [](const data::Dataset*) {}),
-                          batch);
-  const bool was_training = setup_.model->is_training();
-  setup_.model->eval();
-  torch::NoGradGuard no_grad;
-  double loss_sum = 0.0, weight = 0.0;
-  for (size_t i = 0; i < loader.num_batches(0); ++i) {
-    const data::Batch b = loader.batch(0, i).to(device_);
-    model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
-    const model::HeadOutput out = setup_.model->forward(to_model_batch(b));
-    if (!out.loss_sum.defined()) continue;
-    loss_sum += out.loss_sum.to(torch::kFloat64).item<double>();
-    weight += out.loss_weight.to(torch::kFloat64).item<double>();
-  }
-  if (was_training) setup_.model->train();
-  std::map<std::string, double> scalars;
-  scalars["loss"] = weight > 0 ? loss_sum / weight : NAN;
-  if (r_.task.name == "mlm") scalars["perplexity"] = std::exp(scalars["loss"]);
-  return scalars;
-#endif
 }
 
 void Trainer::log_record(const std::string& split,
@@ -523,17 +493,7 @@ void Trainer::evaluate_and_track(bool* stop, bool track) {
   log_record("eval", values);
   log_info(line);
   if (!track) return;
-#ifdef CLINTORCH_HAVE_TASK_EVAL
   const double value = eval::metric_value(scalars, metric_name_);
-#else
-  if (!scalars.count(metric_name_)) {
-    fail(r_.where("evaluation.metric_for_best_model"),
-         "evaluation.metric_for_best_model: " + metric_name_ +
-             " is not computed by this build (only loss)",
-         "leave metric_for_best_model empty to use the loss");
-  }
-  const double value = scalars.at(metric_name_);
-#endif
   const double threshold = r_.evaluation.early_stopping_threshold;
   bool improved = !state_.best_metric;
   if (state_.best_metric) {
