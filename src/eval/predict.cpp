@@ -80,7 +80,7 @@ class Predictor {
            "use at most " + std::to_string(positions));
     }
     fo_.doc_stride = o.doc_stride ? o.doc_stride : std::min<size_t>(128, fo_.max_seq_length / 4);
-    fo_.num_threads = o.threads;
+    fo_.num_threads = 1;  // tokenisation overlaps the model on its own thread
     fo_.problem_type = m.problem_type;
     labels_ = data::LabelMap(m.labels);
     markers_ = m.model->head().options().entity_markers;

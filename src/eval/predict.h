@@ -34,7 +34,9 @@ struct PredictOptions {
   // Tokens shared by consecutive windows of a long document; 0 = min(128, max_seq_length / 4).
   // Default 0.
   size_t doc_stride = 0;
-  // Tokenisation threads (0 = hardware threads). Default 0.
+  // Intra-op threads of the model (0 = LibTorch's default); set by the caller with
+  // torch::set_num_threads. Tokenisation runs on one extra thread, overlapping the model.
+  // Default 0.
   size_t threads = 0;
   // NER: add each entity's text (a slice of the input, which may hold PHI). Default false.
   bool include_text = false;
