@@ -3,15 +3,15 @@ small random models with a real vocabulary (the MiniLM tokenizer files):
 - predict NER: every entity slices the original line exactly (text[start:end]); for lines that
   fit one window the entities equal those transformers' BertForTokenClassification predicts
   (first sub-token of each word, seqeval's entity reading); long lines go through windows;
-- predict classification: label and probabilities equal transformers' softmax; QA: the answer
-  is the context's slice at the span;
+- predict classification and relation extraction (BLUE-masked text): label and probabilities
+  equal transformers' softmax; QA: the answer is the context's slice at the span;
 - predict streams: peak RSS on 10,000 lines is that on 1,000 lines (small margin);
 - bad input: missing model, mismatched tokenizer, empty line (skipped, named), non-JSON line
   (FILE:LINE, text not echoed);
 - evaluate NER / classification: metrics equal seqeval / scikit-learn on transformers'
   predictions for the same files, and the loss equals the token-weighted cross-entropy."""
 import json
-import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +20,13 @@ import pytest
 import torch
 
 from conftest import SOURCE_DIR, run_cli
-from eval_util import (CLS_LABELS, get_entities, hf_text_entities, hf_tokenizer, hf_word_tags,
+from eval_util import (CLS_LABELS, hf_text_entities, hf_tokenizer, hf_word_tags,
                        make_model)
 
 NOTES = SOURCE_DIR / "datasets" / "mlm_clinical_sample" / "notes.txt"
 NER_DEV = SOURCE_DIR / "datasets" / "ner_clinical_sample" / "dev.conll"
 CLS_TRAIN = SOURCE_DIR / "datasets" / "cls_csv" / "train.csv"
+RE_BLUE = SOURCE_DIR / "datasets" / "re_blue" / "train.tsv"
 MAX_LEN = 64
 
 
@@ -117,6 +118,24 @@ def test_predict_classification_and_qa_match_transformers(models, clintorch_bin,
         assert rec["label"] == CLS_LABELS[int(probs.argmax())]
         for i, name in enumerate(CLS_LABELS):
             assert abs(rec["probabilities"][name] - float(probs[i])) < 1e-4
+
+    # Relation extraction, BLUE-masked text, [CLS] pooling (a BertForSequenceClassification).
+    re_dir = tmp_path / "re"
+    shutil.copytree(model_dir, re_dir)
+    config = json.loads((re_dir / "config.json").read_text())
+    config["clintorch"] = {"head": "relation_extraction", "pooling": "cls"}
+    (re_dir / "config.json").write_text(json.dumps(config))
+    texts = [l.split("\t")[0] for l in RE_BLUE.read_text().splitlines() if l.strip()]
+    inp = tmp_path / "re.txt"
+    inp.write_text("\n".join(texts) + "\n")
+    r = cli(clintorch_bin, "predict", "--model", re_dir, "--input", inp, "--output", out)
+    assert r.returncode == 0, r.stderr
+    records = read_jsonl(out)
+    assert len(records) == len(texts)
+    for rec, text in zip(records, texts):
+        probs = torch.softmax(hf(**tok(text, return_tensors="pt")).logits[0].double(), -1)
+        assert rec["label"] == CLS_LABELS[int(probs.argmax())]
+        assert abs(rec["probability"] - float(probs.max())) < 1e-4
 
     qa_dir, _ = models["qa"]
     squad = json.loads((SOURCE_DIR / "datasets" / "qa_squad" / "train.json").read_text())
