@@ -1,12 +1,14 @@
-// `clintorch train RECIPE [--set section.key=value ...] [--dump-config]`. The options and the
-// recipe checks are in place; the training loop lands with issue #7.
+// `clintorch train RECIPE [--set section.key=value ...] [--dump-config]`: checks the recipe, its
+// files and data, then runs the training (train/trainer.h). Exit codes: 0 done, 1 bad input or a
+// failure, 2 bad usage, 130/143 after SIGINT/SIGTERM (a checkpoint was written first).
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "train/recipe.h"
-#include "train/recipe_check.h"
+#include "train/trainer.h"
 #include "util/error.h"
 
 namespace clintorch::cli {
@@ -18,6 +20,8 @@ void add_train(CLI::App& app) {
     std::string recipe;
     std::vector<std::string> overrides;
     bool dump = false;
+    int64_t stop_after_steps = 0;
+    std::string dump_batches;
   };
   auto args = std::make_shared<Args>();
   sub->add_option("recipe", args->recipe, "The YAML recipe")->required();
@@ -27,18 +31,29 @@ void add_train(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_flag("--dump-config", args->dump,
                 "Print the merged recipe as YAML and exit (checks the keys, not the files)");
+  // Test and debug aids (README "Training"): hidden from --help.
+  sub->add_option("--stop-after-steps", args->stop_after_steps,
+                  "Stop as after SIGTERM (checkpoint, no export) after N optimizer steps; exit 0")
+      ->check(CLI::NonNegativeNumber)
+      ->group("");
+  sub->add_option("--dump-batches", args->dump_batches,
+                  "Write every training micro-batch as DIR/step<S>_micro<M>.safetensors")
+      ->group("");
   sub->callback([args]() {
     const train::Recipe recipe = train::load_recipe(args->recipe, args->overrides);
     if (args->dump) {
       std::printf("%s", train::dump_recipe(recipe).c_str());
       return;
     }
-    // Everything is checked before anything is written to output_dir.
-    train::check_recipe_files(recipe);
-    train::check_output_dir(recipe);
-    throw UsageError(
-        "'train': the recipe is valid, but the training loop is not implemented yet "
-        "(tracked in issue #7)");
+    train::TrainOptions options;
+    options.stop_after_steps = args->stop_after_steps;
+    options.dump_batches_dir = args->dump_batches;
+    const train::TrainResult result = train::run_training(recipe, options);
+    if (result.exit_code != 0) {
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::exit(result.exit_code);
+    }
   });
 }
 

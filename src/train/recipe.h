@@ -223,6 +223,8 @@ namespace clintorch::train {
   X(std::string, eval_strategy, "no", one_of("no|steps|epoch"),                                   \
     "When to evaluate on validation_file")                                                        \
   X(int64_t, eval_steps, 0, ge(0), "Steps between evaluations (steps strategy); 0: logging_steps")\
+  X(bool, eval_on_start, false, any(),                                                            \
+    "Also evaluate before the first step (a baseline; not counted for best model or early stopping)")\
   X(std::string, metric_for_best_model, "", any(),                                                \
     "Metric that picks the best checkpoint, e.g. f1 (empty: the evaluation loss)")                \
   X(std::optional<bool>, greater_is_better, std::nullopt, any(),                                  \

@@ -1,0 +1,231 @@
+#include "train/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/safetensors.h"
+#include "io/tensor_store.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace clintorch::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kPrefix[] = "checkpoint-";
+
+// N of a "checkpoint-N" folder name, or -1.
+int64_t checkpoint_step(const std::string& name) {
+  const std::string prefix = kPrefix;
+  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
+  int64_t n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
+template <typename T>
+T get_field(const nlohmann::json& j, const char* key, const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end()) fail(where, std::string("no \"") + key + "\" field", "is this a clintorch checkpoint?");
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail(where, std::string("\"") + key + "\" has the wrong type: " + it->dump());
+  }
+}
+
+NamedTensorList read_tensors(const std::string& path) {
+  const io::TensorStore store = io::TensorStore::open(path);
+  NamedTensorList out;
+  for (const auto& name : store.names()) out.emplace_back(name, store.get(name));
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json TrainerState::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  j["global_step"] = global_step;
+  j["epoch"] = epoch;
+  j["max_steps"] = max_steps;
+  j["data_epoch"] = data_epoch;
+  j["data_batch"] = data_batch;
+  j["micro_step"] = micro_step;
+  j["scheduler_step"] = scheduler_step;
+  j["num_input_tokens_seen"] = num_input_tokens_seen;
+  j["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
+  j["best_model_checkpoint"] =
+      best_model_checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(best_model_checkpoint);
+  j["metric_for_best_model"] = metric_for_best_model;
+  j["evals_without_improvement"] = evals_without_improvement;
+  j["log_history"] = log_history;
+  return j;
+}
+
+TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) fail(where, "trainer_state.json must hold a JSON object");
+  TrainerState s;
+  s.global_step = get_field<int64_t>(j, "global_step", where);
+  s.epoch = get_field<double>(j, "epoch", where);
+  s.max_steps = get_field<int64_t>(j, "max_steps", where);
+  s.data_epoch = get_field<int64_t>(j, "data_epoch", where);
+  s.data_batch = get_field<int64_t>(j, "data_batch", where);
+  s.micro_step = get_field<int64_t>(j, "micro_step", where);
+  s.scheduler_step = get_field<int64_t>(j, "scheduler_step", where);
+  s.num_input_tokens_seen = j.value("num_input_tokens_seen", int64_t{0});
+  if (j.contains("best_metric") && j["best_metric"].is_number()) {
+    s.best_metric = j["best_metric"].get<double>();
+  }
+  if (j.contains("best_model_checkpoint") && j["best_model_checkpoint"].is_string()) {
+    s.best_model_checkpoint = j["best_model_checkpoint"].get<std::string>();
+  }
+  s.metric_for_best_model = j.value("metric_for_best_model", std::string());
+  s.evals_without_improvement = j.value("evals_without_improvement", int64_t{0});
+  if (j.contains("log_history") && j["log_history"].is_array()) s.log_history = j["log_history"];
+  return s;
+}
+
+NamedTensorList rng_states() {
+  NamedTensorList out;
+  out.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (torch::cuda::is_available()) {
+    for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) {
+      const c10::Device device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i));
+      at::Generator gen = at::globalContext().defaultGenerator(device);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      out.emplace_back("cuda:" + std::to_string(i), gen.get_state());
+    }
+  }
+  return out;
+}
+
+void set_rng_states(const NamedTensorList& states) {
+  for (const auto& [name, state] : states) {
+    if (name == "cpu") {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    } else if (name.rfind("cuda:", 0) == 0 && torch::cuda::is_available()) {
+      const int index = std::stoi(name.substr(5));
+      if (index >= static_cast<int>(torch::cuda::device_count())) continue;
+      at::Generator gen = at::globalContext().defaultGenerator(
+          c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index)));
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    }
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) fail(tmp, "cannot be written", "check free space and permissions");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail(path, "cannot be written: " + ec.message());
+}
+
+std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
+  const std::string name = kPrefix + std::to_string(in.state.global_step);
+  const fs::path final_dir = fs::path(output_dir) / name;
+  const fs::path tmp_dir = fs::path(output_dir) / ("." + name + ".tmp");
+  std::error_code ec;
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directories(tmp_dir, ec);
+  if (ec) fail(tmp_dir.string(), "cannot be created: " + ec.message());
+  in.write_model(tmp_dir.string());
+  NamedTensorList optimizer;
+  optimizer.reserve(in.optimizer.size());
+  for (const auto& [k, t] : in.optimizer) optimizer.emplace_back(k, t.detach().to(torch::kCPU));
+  io::write_safetensors((tmp_dir / "optimizer.safetensors").string(), optimizer);
+  io::write_safetensors((tmp_dir / "rng_state.safetensors").string(), rng_states());
+  write_file_atomic((tmp_dir / "trainer_state.json").string(), in.state.to_json().dump(2) + "\n");
+  write_file_atomic((tmp_dir / "recipe.yaml").string(), in.recipe_yaml);
+  // Replace an older checkpoint of the same step (a rerun after overwrite_output_dir).
+  if (fs::exists(final_dir, ec)) {
+    const fs::path old = fs::path(output_dir) / ("." + name + ".old");
+    fs::remove_all(old, ec);
+    fs::rename(final_dir, old, ec);
+    fs::remove_all(old, ec);
+  }
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) fail(final_dir.string(), "cannot be written: " + ec.message());
+  return final_dir.string();
+}
+
+LoadedCheckpoint read_checkpoint(const std::string& dir) {
+  LoadedCheckpoint out;
+  out.dir = dir;
+  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  std::ifstream in(state_path);
+  if (!in) {
+    fail(state_path, "cannot be read", "resume_from_checkpoint needs a checkpoint-N folder written by `clintorch train`");
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail(state_path, std::string("not valid JSON: ") + e.what());
+  }
+  out.state = TrainerState::from_json(j, state_path);
+  out.optimizer = read_tensors((fs::path(dir) / "optimizer.safetensors").string());
+  out.rng = read_tensors((fs::path(dir) / "rng_state.safetensors").string());
+  return out;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& output_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(output_dir, ec)) return {};
+  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    const int64_t step = checkpoint_step(entry.path().filename().string());
+    if (step < 0 || !fs::exists(entry.path() / "trainer_state.json", ec)) continue;
+    found.emplace_back(step, entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
+                                            const std::string& keep) {
+  std::vector<std::string> deleted;
+  if (limit <= 0) return deleted;
+  std::vector<std::string> all = list_checkpoints(output_dir);
+  const auto same = [](const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return !b.empty() && fs::equivalent(a, b, ec);
+  };
+  int64_t excess = static_cast<int64_t>(all.size()) - limit;
+  for (const auto& dir : all) {
+    if (excess <= 0) break;
+    if (same(dir, keep)) continue;
+    // The newest checkpoint stays (a resume needs it).
+    if (dir == all.back()) break;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) {
+      log_warning("could not delete " + dir + ": " + ec.message());
+      continue;
+    }
+    deleted.push_back(dir);
+    --excess;
+  }
+  return deleted;
+}
+
+}  // namespace clintorch::train

@@ -1,0 +1,701 @@
+#include "train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "eval/task_eval.h"
+#include "io/safetensors.h"
+#include "model/autocast.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/metrics_log.h"
+#include "train/optim.h"
+#include "train/progress.h"
+#include "train/recipe_check.h"
+#include "train/schedule.h"
+#include "train/setup.h"
+#include "train/tensorboard.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace clintorch::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ------------------------------------------------------------------------------------- signals
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_signal.load() != 0) {
+    // A second signal aborts at once.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_signal.store(sig);
+}
+
+class SignalGuard {
+ public:
+  explicit SignalGuard(bool install) : installed_(install) {
+    g_signal.store(0);
+    if (!installed_) return;
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalGuard() {
+    if (!installed_) return;
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  bool installed_;
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+// ------------------------------------------------------------------------------- grad scaler
+
+// torch.amp.GradScaler with its defaults (init 2^16, growth 2 every 2000 good steps, backoff
+// 0.5), for fp16 on CUDA.
+struct GradScaler {
+  bool enabled = false;
+  at::Tensor scale;            // () float32
+  at::Tensor growth_tracker;   // () int32
+  at::Tensor found_inf;        // () float32
+
+  void init(const c10::Device& device) {
+    enabled = true;
+    scale = torch::full({}, 65536.0, torch::dtype(torch::kFloat32).device(device));
+    growth_tracker = torch::zeros({}, torch::dtype(torch::kInt32).device(device));
+    found_inf = torch::zeros({}, torch::dtype(torch::kFloat32).device(device));
+  }
+  // Divides the gradients by the scale (and `extra`), recording non-finite values.
+  void unscale(std::vector<at::Tensor>& grads, double extra) {
+    found_inf.zero_();
+    const at::Tensor inv = (scale.to(torch::kFloat64) * extra).reciprocal().to(torch::kFloat32);
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv);
+  }
+  void update() {
+    at::_amp_update_scale_(scale, growth_tracker, found_inf, 2.0, 0.5, 2000);
+  }
+  NamedTensorList state() const {
+    if (!enabled) return {};
+    return {{"scaler/scale", scale}, {"scaler/growth_tracker", growth_tracker}};
+  }
+  void load(const NamedTensorList& s) {
+    for (const auto& [k, t] : s) {
+      if (k == "scaler/scale") scale.copy_(t);
+      if (k == "scaler/growth_tracker") growth_tracker.copy_(t);
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------- helpers
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string strip_eval_prefix(const std::string& metric) {
+  return metric.rfind("eval_", 0) == 0 ? metric.substr(5) : metric;
+}
+
+void dump_batch(const std::string& dir, int64_t step, int64_t micro, const data::Batch& b) {
+  io::NamedTensors t;
+  for (const auto& [k, v] : eval::to_model_batch(b)) t.emplace_back(k, v);
+  io::write_safetensors((fs::path(dir) / ("step" + std::to_string(step) + "_micro" +
+                                          std::to_string(micro) + ".safetensors"))
+                            .string(),
+                        t);
+}
+
+// Deletes what an earlier run left in output_dir under the names a run writes.
+void clear_previous_run(const std::string& out) {
+  std::error_code ec;
+  if (!fs::is_directory(out, ec)) return;
+  for (const auto& entry : fs::directory_iterator(out, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint-", 0) == 0 || name.rfind(".checkpoint-", 0) == 0 ||
+        name == "export" || name == ".export.tmp" || name == "metrics.jsonl" ||
+        name == "trainer_state.json" || name == "runs") {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------ trainer
+
+class Trainer {
+ public:
+  Trainer(const Recipe& recipe, const TrainOptions& options)
+      : r_(recipe), options_(options) {}
+
+  TrainResult run();
+
+ private:
+  void prepare();
+  void build_optimizer();
+  void resume(const std::string& dir);
+  std::optional<std::string> resume_dir() const;
+  // One optimizer step over micro-batches [index, index + count) of epoch `epoch`.
+  void train_step(int64_t epoch, int64_t index, int64_t count);
+  std::map<std::string, double> evaluate(const data::Dataset& dataset);
+  void log_train();
+  // Evaluates on the validation set and logs eval_*; with `track`, updates the best metric,
+  // saves for save_strategy best and counts towards early stopping.
+  void evaluate_and_track(bool* stop, bool track = true);
+  std::string save_checkpoint();
+  void write_model_dir(const std::string& dir) const;
+  void write_export(TrainResult& result);
+  void log_record(const std::string& split, const std::vector<std::pair<std::string, double>>& v);
+
+  const Recipe& r_;
+  TrainOptions options_;
+  RecipeCheck check_;
+  RunSetup setup_;
+  c10::Device device_ = c10::Device(c10::DeviceType::CPU);
+  bool autocast_ = false;
+  c10::ScalarType autocast_dtype_ = c10::ScalarType::BFloat16;
+  std::unique_ptr<data::DataLoader> loader_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<LrScheduler> scheduler_;
+  GradScaler scaler_;
+  std::vector<at::Tensor> params_;  // every parameter, model order (for clipping)
+  TrainerState state_;
+  std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
+  std::unique_ptr<ProgressBar> progress_;
+  std::string metric_name_;  // without "eval_"
+  bool greater_is_better_ = false;
+  int64_t last_saved_step_ = -1;
+  std::string last_checkpoint_;
+  std::map<std::string, double> last_eval_;
+  // Logging window.
+  double window_loss_ = 0.0;
+  int64_t window_steps_ = 0;
+  int64_t window_tokens_ = 0;
+  std::chrono::steady_clock::time_point window_start_;
+  double last_grad_norm_ = 0.0;
+  double last_lr_ = 0.0;
+  double last_loss_ = 0.0;
+  std::chrono::steady_clock::time_point run_start_;
+  int64_t run_start_step_ = 0;
+};
+
+std::optional<std::string> Trainer::resume_dir() const {
+  const std::string& resume = r_.training.resume_from_checkpoint;
+  if (resume.empty()) return std::nullopt;
+  if (resume == "last") {
+    const auto all = list_checkpoints(r_.output.output_dir);
+    if (all.empty()) {
+      fail(r_.where("training.resume_from_checkpoint"),
+           "training.resume_from_checkpoint: last, but " + r_.output.output_dir +
+               " holds no checkpoint-N folder",
+           "start without resume_from_checkpoint, or name a checkpoint folder");
+    }
+    return all.back();
+  }
+  return resume;
+}
+
+void Trainer::prepare() {
+  const std::string& level = r_.logging.log_level;
+  set_log_level(level == "debug"     ? LogLevel::kDebug
+                : level == "warning" ? LogLevel::kWarning
+                : level == "error"   ? LogLevel::kError
+                                     : LogLevel::kInfo);
+  // 1. Everything that can fail on the input, before anything is written.
+  check_ = check_recipe_files(r_);
+  check_output_dir(r_);
+  device_ = resolve_device(r_);
+  if (r_.training.fp16 && device_.type() != c10::DeviceType::CUDA) {
+    fail(r_.where("training.fp16"), "training.fp16 needs CUDA, but training runs on the CPU",
+         "use training.bf16 on the CPU");
+  }
+  if (r_.training.threads > 0) at::set_num_threads(static_cast<int>(r_.training.threads));
+  if (r_.training.deterministic) {
+    if (device_.is_cuda()) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  }
+  setup_ = setup_run(r_, check_);
+  const std::optional<std::string> resume = resume_dir();
+  if (resume) {
+    // Read it now: a broken checkpoint must fail before anything is written.
+    (void)read_checkpoint(*resume);
+  }
+  for (const auto& name : setup_.load_report.missing) {
+    log_info("newly initialised (not in the checkpoint): " + name);
+  }
+  autocast_ = r_.training.bf16 || r_.training.fp16;
+  autocast_dtype_ = r_.training.fp16 ? c10::ScalarType::Half : c10::ScalarType::BFloat16;
+
+  data::BatchOptions batch;
+  batch.batch_size = static_cast<size_t>(r_.training.per_device_train_batch_size);
+  batch.max_tokens = static_cast<size_t>(r_.data.max_tokens);
+  batch.shuffle = true;
+  batch.group_by_length = r_.data.group_by_length;
+  batch.seed = static_cast<uint64_t>(r_.training.seed);
+  loader_ = std::make_unique<data::DataLoader>(setup_.train, batch);
+
+  metric_name_ = strip_eval_prefix(r_.evaluation.metric_for_best_model.empty()
+                                       ? std::string("loss")
+                                       : r_.evaluation.metric_for_best_model);
+  greater_is_better_ = r_.evaluation.greater_is_better.value_or(!ends_with(metric_name_, "loss"));
+
+  // 2. Writing starts here.
+  if (r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
+  fs::create_directories(r_.output.output_dir);
+  write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
+  metrics_ = std::make_unique<MetricsLog>(
+      (fs::path(r_.output.output_dir) / "metrics.jsonl").string());
+  if (r_.logging.tensorboard) {
+    const std::string dir = r_.logging.logging_dir.empty()
+                                ? (fs::path(r_.output.output_dir) / "runs").string()
+                                : r_.logging.logging_dir;
+    tensorboard_ = std::make_unique<TensorBoardWriter>(dir);
+  }
+
+  setup_.model->to(device_);
+  build_optimizer();
+  const int64_t batches = static_cast<int64_t>(loader_->num_batches(0));
+  state_.max_steps = total_training_steps(r_.training.max_steps, r_.training.num_train_epochs,
+                                          batches, r_.training.gradient_accumulation_steps);
+  ScheduleOptions schedule;
+  schedule.type = parse_schedule_type(r_.training.lr_scheduler_type);
+  schedule.total_steps = state_.max_steps;
+  schedule.warmup_steps =
+      resolve_warmup_steps(r_.training.warmup_steps, r_.training.warmup_ratio, state_.max_steps);
+  scheduler_ = std::make_unique<LrScheduler>(*optimizer_, schedule);
+  if (r_.training.fp16) scaler_.init(device_);
+  state_.metric_for_best_model = "eval_" + metric_name_;
+  if (resume) this->resume(*resume);
+}
+
+void Trainer::build_optimizer() {
+  NamedParameters named;
+  for (const auto& item : setup_.model->named_parameters(/*recurse=*/true)) {
+    named.emplace_back(item.key(), item.value());
+    params_.push_back(item.value());
+  }
+  FreezeOptions freeze;
+  freeze.embeddings = r_.training.freeze_embeddings;
+  freeze.layers = r_.training.freeze_layers;
+  const auto frozen = freeze_parameters(named, freeze);
+  if (!frozen.empty()) log_info("frozen parameters: " + std::to_string(frozen.size()));
+  ParamGroupOptions groups;
+  groups.learning_rate = r_.training.learning_rate;
+  groups.weight_decay = r_.training.weight_decay;
+  groups.layerwise_lr_decay = r_.training.layerwise_lr_decay;
+  groups.num_layers = setup_.model->config().num_hidden_layers;
+  AdamWOptions adam;
+  adam.beta1 = r_.training.adam_beta1;
+  adam.beta2 = r_.training.adam_beta2;
+  adam.eps = r_.training.adam_epsilon;
+  optimizer_ = std::make_unique<AdamW>(build_param_groups(named, groups), adam);
+}
+
+void Trainer::resume(const std::string& dir) {
+  LoadedCheckpoint ckpt = read_checkpoint(dir);
+  if (ckpt.state.max_steps != state_.max_steps) {
+    log_warning("the checkpoint's run had " + std::to_string(ckpt.state.max_steps) +
+                " steps, this recipe gives " + std::to_string(state_.max_steps) +
+                ": the schedule follows the recipe");
+  }
+  setup_.model->load_weights(dir, /*strict=*/true);
+  NamedTensorList adam, scaler;
+  for (auto& [k, t] : ckpt.optimizer) {
+    if (k.rfind("scaler/", 0) == 0) {
+      scaler.emplace_back(k, t);
+    } else {
+      adam.emplace_back(k, t.to(device_));
+    }
+  }
+  optimizer_->load_state(adam);
+  if (scaler_.enabled) scaler_.load(scaler);
+  const int64_t max_steps = state_.max_steps;
+  const std::string metric = state_.metric_for_best_model;
+  state_ = ckpt.state;
+  state_.max_steps = max_steps;
+  state_.metric_for_best_model = metric;
+  scheduler_->set_step(state_.scheduler_step);
+  set_rng_states(ckpt.rng);
+  last_saved_step_ = state_.global_step;
+  last_checkpoint_ = dir;
+  log_info("resumed from " + dir + " at step " + std::to_string(state_.global_step) +
+           " (epoch " + std::to_string(state_.data_epoch) + ", batch " +
+           std::to_string(state_.data_batch) + ")");
+}
+
+void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
+  std::vector<data::Batch> batches;
+  int64_t targets = 0;
+  for (int64_t m = 0; m < count; ++m) {
+    batches.push_back(loader_->batch(static_cast<uint64_t>(epoch), static_cast<size_t>(index + m)));
+    targets += batches.back().num_label_tokens;
+    if (!options_.dump_batches_dir.empty()) {
+      dump_batch(options_.dump_batches_dir, state_.global_step, m, batches.back());
+    }
+  }
+  // The divisor of every micro-batch's summed loss: the step's labelled targets.
+  const double divisor = targets > 0 ? static_cast<double>(targets) : 1.0;
+  at::Tensor loss_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
+  at::Tensor weight_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
+  for (auto& batch : batches) {
+    const data::Batch b = device_.is_cpu() ? batch : batch.to(device_, true);
+    window_tokens_ += b.num_tokens;
+    state_.num_input_tokens_seen += b.num_tokens;
+    model::HeadOutput out;
+    {
+      model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
+      out = setup_.model->forward(eval::to_model_batch(b));
+    }
+    if (!out.loss_sum.defined()) {
+      fail(r_.where("data.train_file"), "the training batches carry no targets",
+           "the training file must be labelled");
+    }
+    at::Tensor loss = out.loss_sum.to(torch::kFloat32) / divisor;
+    if (scaler_.enabled) loss = loss * scaler_.scale;
+    loss.backward();
+    loss_sum += out.loss_sum.detach().to(torch::kFloat64);
+    weight_sum += out.loss_weight.detach().to(torch::kFloat64);
+  }
+  const double weight = weight_sum.item<double>();
+  const double step_loss = weight > 0 ? loss_sum.item<double>() / weight : 0.0;
+  // Heads whose loss weight is not the target count (class weights, CRF): rescale so that the
+  // step's gradient is d(sum loss_sum / sum loss_weight).
+  const double correction = weight > 0 ? divisor / weight : 1.0;
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params_) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (scaler_.enabled) {
+    scaler_.unscale(grads, 1.0 / correction);
+  } else if (correction != 1.0 && !grads.empty()) {
+    at::_foreach_mul_(grads, correction);
+  }
+  const double max_norm =
+      r_.training.max_grad_norm > 0 ? r_.training.max_grad_norm : INFINITY;
+  const at::Tensor norm = clip_grad_norm(params_, max_norm);
+  last_grad_norm_ = norm.defined() ? norm.item<double>() : 0.0;
+  const auto lrs = scheduler_->last_lr();
+  last_lr_ = lrs.empty() ? 0.0 : lrs.front();
+  bool stepped = true;
+  if (scaler_.enabled) {
+    stepped = scaler_.found_inf.item<float>() == 0.0f;
+    if (stepped) optimizer_->step();
+    scaler_.update();
+  } else {
+    optimizer_->step();
+  }
+  if (stepped) scheduler_->step();
+  optimizer_->zero_grad();
+  ++state_.global_step;
+  state_.scheduler_step = scheduler_->current_step();
+  last_loss_ = step_loss;
+  window_loss_ += step_loss;
+  ++window_steps_;
+}
+
+std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset) {
+  eval::TaskEvalOptions o;
+  o.batch_size = static_cast<size_t>(r_.training.per_device_eval_batch_size);
+  o.device = device_;
+  o.autocast = r_.training.bf16 ? "bf16" : r_.training.fp16 ? "fp16" : "";
+  o.seqeval_mode = r_.evaluation.seqeval_mode;
+  o.tag_scheme = r_.data.tag_scheme;
+  o.negative_label = r_.task.negative_label;
+  o.window_aggregation = r_.data.window_aggregation == "max" ? data::WindowAggregation::kMax
+                                                             : data::WindowAggregation::kMean;
+  o.qa.max_answer_length = static_cast<size_t>(r_.task.max_answer_length);
+  o.qa.n_best_size = static_cast<size_t>(r_.task.n_best_size);
+  o.qa.version_2_with_negative = r_.task.version_2_with_negative;
+  o.qa.null_score_diff_threshold = r_.task.null_score_diff_threshold;
+  o.mlm_seed = static_cast<uint64_t>(r_.training.seed);
+  return eval::evaluate_task(setup_.model, dataset, o).scalars;
+}
+
+void Trainer::log_record(const std::string& split,
+                         const std::vector<std::pair<std::string, double>>& values) {
+  metrics_->log(state_.global_step, state_.epoch, split, values);
+  nlohmann::json rec = nlohmann::json::object();
+  for (const auto& [k, v] : values) rec[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  rec["epoch"] = state_.epoch;
+  rec["step"] = state_.global_step;
+  state_.log_history.push_back(rec);
+  if (tensorboard_) {
+    std::vector<std::pair<std::string, double>> tb;
+    for (const auto& [k, v] : values) {
+      std::string tag = k;
+      const std::string prefix = split + "_";
+      if (tag.rfind(prefix, 0) == 0) tag = tag.substr(prefix.size());
+      tb.emplace_back(split + "/" + tag, v);
+    }
+    tensorboard_->add_scalars(tb, state_.global_step);
+    tensorboard_->flush();
+  }
+}
+
+void Trainer::log_train() {
+  if (window_steps_ == 0) return;
+  const double elapsed = seconds_since(window_start_);
+  const double loss = window_loss_ / static_cast<double>(window_steps_);
+  const double tps = elapsed > 0 ? static_cast<double>(window_tokens_) / elapsed : 0.0;
+  log_record("train", {{"loss", loss},
+                       {"learning_rate", last_lr_},
+                       {"grad_norm", last_grad_norm_},
+                       {"tokens_per_second", tps}});
+  if (!progress_->enabled()) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "step %lld/%lld  epoch %.2f  loss %.4f  lr %.3g  grad_norm %.3f  %.0f tok/s",
+                  static_cast<long long>(state_.global_step),
+                  static_cast<long long>(state_.max_steps), state_.epoch, loss, last_lr_,
+                  last_grad_norm_, tps);
+    log_info(line);
+  }
+  window_loss_ = 0.0;
+  window_steps_ = 0;
+  window_tokens_ = 0;
+  window_start_ = std::chrono::steady_clock::now();
+}
+
+void Trainer::evaluate_and_track(bool* stop, bool track) {
+  if (!setup_.validation) return;
+  progress_->clear();
+  const auto scalars = evaluate(*setup_.validation);
+  last_eval_ = scalars;
+  std::vector<std::pair<std::string, double>> values;
+  std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
+  for (const auto& [k, v] : scalars) {
+    values.emplace_back("eval_" + k, v);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
+    line += buf;
+  }
+  log_record("eval", values);
+  log_info(line);
+  if (!track) return;
+  const double value = eval::metric_value(scalars, metric_name_);
+  const double threshold = r_.evaluation.early_stopping_threshold;
+  bool improved = !state_.best_metric;
+  if (state_.best_metric) {
+    const double best = *state_.best_metric;
+    improved = greater_is_better_ ? value > best : value < best;
+    // Early stopping counts an improvement only beyond the threshold (HF EarlyStoppingCallback).
+    const bool counts = improved && std::fabs(value - best) > threshold;
+    state_.evals_without_improvement = counts ? 0 : state_.evals_without_improvement + 1;
+  }
+  if (improved) {
+    state_.best_metric = value;
+    // The checkpoint of this step (written now or by the save that follows).
+    state_.best_model_checkpoint =
+        (fs::path(r_.output.output_dir) / ("checkpoint-" + std::to_string(state_.global_step)))
+            .string();
+    if (r_.evaluation.save_strategy == "best") save_checkpoint();
+  }
+  if (r_.evaluation.early_stopping_patience > 0 &&
+      state_.evals_without_improvement >= r_.evaluation.early_stopping_patience) {
+    log_info("early stopping: " + std::to_string(state_.evals_without_improvement) +
+             " evaluations without improvement of eval_" + metric_name_);
+    *stop = true;
+  }
+}
+
+void Trainer::write_model_dir(const std::string& dir) const {
+  setup_.model->save_pretrained(dir, "");
+  write_tokenizer_files(dir, r_, setup_);
+}
+
+std::string Trainer::save_checkpoint() {
+  if (last_saved_step_ == state_.global_step) return last_checkpoint_;
+  progress_->clear();
+  CheckpointWriteInput in;
+  in.write_model = [this](const std::string& dir) { write_model_dir(dir); };
+  in.optimizer = optimizer_->state();
+  for (auto& t : scaler_.state()) in.optimizer.push_back(t);
+  in.state = state_;
+  in.recipe_yaml = dump_recipe(r_);
+  last_checkpoint_ = write_checkpoint(r_.output.output_dir, in);
+  last_saved_step_ = state_.global_step;
+  // A best checkpoint that was never written (save_strategy steps off the eval step) is none.
+  const auto deleted =
+      rotate_checkpoints(r_.output.output_dir, r_.evaluation.save_total_limit,
+                         state_.best_model_checkpoint);
+  for (const auto& d : deleted) log_debug("deleted old checkpoint " + d);
+  log_info("saved " + last_checkpoint_);
+  return last_checkpoint_;
+}
+
+void Trainer::write_export(TrainResult& result) {
+  const fs::path out = fs::path(r_.output.output_dir) / "export";
+  const fs::path tmp = fs::path(r_.output.output_dir) / ".export.tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  write_model_dir(tmp.string());
+  fs::remove_all(out, ec);
+  fs::rename(tmp, out, ec);
+  if (ec) fail(out.string(), "cannot be written: " + ec.message());
+  result.export_dir = out.string();
+  log_info("exported the " +
+           std::string(r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty()
+                           ? "best"
+                           : "final") +
+           " model to " + out.string());
+}
+
+TrainResult Trainer::run() {
+  TrainResult result;
+  const char* env_dump = std::getenv("CLINTORCH_DUMP_BATCHES");
+  if (options_.dump_batches_dir.empty() && env_dump != nullptr) options_.dump_batches_dir = env_dump;
+  if (!options_.dump_batches_dir.empty()) fs::create_directories(options_.dump_batches_dir);
+  prepare();
+  SignalGuard signals(options_.handle_signals);
+  ProgressOptions po;
+  po.mode = r_.logging.progress_bar;
+  po.total_steps = state_.max_steps;
+  progress_ = std::make_unique<ProgressBar>(po);
+  log_info("training " + r_.task.name + " on " + device_.str() + ": " +
+           std::to_string(state_.max_steps) + " optimizer steps, " +
+           std::to_string(loader_->num_batches(0)) + " batches per epoch, " +
+           std::to_string(setup_.train->size()) + " training features");
+
+  const int64_t gas = r_.training.gradient_accumulation_steps;
+  const std::string& eval_strategy = r_.evaluation.eval_strategy;
+  const std::string& save_strategy = r_.evaluation.save_strategy;
+  const int64_t eval_every =
+      r_.evaluation.eval_steps > 0 ? r_.evaluation.eval_steps : r_.logging.logging_steps;
+  run_start_ = window_start_ = std::chrono::steady_clock::now();
+  run_start_step_ = state_.global_step;
+  setup_.model->train();
+  bool stop = false;
+  if (r_.evaluation.eval_on_start && state_.global_step == 0 && setup_.validation) {
+    evaluate_and_track(&stop, /*track=*/false);
+    setup_.model->train();
+  }
+  int stop_signal = 0;
+  bool stop_hook = false;
+  int64_t epoch = state_.data_epoch;
+  int64_t index = state_.data_batch;
+  while (state_.global_step < state_.max_steps && !stop) {
+    const int64_t batches = static_cast<int64_t>(loader_->num_batches(static_cast<uint64_t>(epoch)));
+    if (index >= batches) {
+      ++epoch;
+      index = 0;
+      continue;
+    }
+    const int64_t count = std::min(gas, batches - index);
+    train_step(epoch, index, count);
+    index += count;
+    const bool epoch_end = index >= batches;
+    state_.epoch = static_cast<double>(epoch) +
+                   static_cast<double>(index) / static_cast<double>(batches);
+    state_.data_epoch = epoch_end ? epoch + 1 : epoch;
+    state_.data_batch = epoch_end ? 0 : index;
+    const int64_t step = state_.global_step;
+    const double elapsed = seconds_since(run_start_);
+    const double sps = elapsed > 0 ? static_cast<double>(step - run_start_step_) / elapsed : 0;
+    const double window_seconds = seconds_since(window_start_);
+    progress_->update(step, last_loss_, last_lr_,
+                      window_seconds > 0 ? static_cast<double>(window_tokens_) / window_seconds : 0,
+                      elapsed, sps);
+    if (step % r_.logging.logging_steps == 0 || (step == 1 && r_.logging.logging_first_step)) {
+      log_train();
+    }
+    const bool last = step >= state_.max_steps;
+    if ((eval_strategy == "steps" && step % eval_every == 0) ||
+        (eval_strategy == "epoch" && epoch_end)) {
+      evaluate_and_track(&stop);
+      setup_.model->train();
+    }
+    if ((save_strategy == "steps" && step % r_.evaluation.save_steps == 0) ||
+        (save_strategy == "epoch" && epoch_end)) {
+      save_checkpoint();
+    }
+    if (g_signal.load() != 0) {
+      stop_signal = g_signal.load();
+      stop = true;
+    } else if (options_.stop_after_steps > 0 && step >= options_.stop_after_steps && !last) {
+      stop_hook = true;
+      stop = true;
+    }
+  }
+  if (window_steps_ > 0 && (stop_signal != 0 || stop_hook)) log_train();
+  progress_->finish();
+  result.global_step = state_.global_step;
+  result.eval = last_eval_;
+
+  if (stop_signal != 0 || stop_hook) {
+    result.last_checkpoint = save_checkpoint();
+    result.interrupted = true;
+    if (stop_signal != 0) {
+      result.exit_code = 128 + stop_signal;
+      log_warning(std::string("interrupted by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                  " after step " + std::to_string(state_.global_step) + "; checkpoint " +
+                  result.last_checkpoint + " written; resume with --set "
+                  "training.resume_from_checkpoint=last; exit code " +
+                  std::to_string(result.exit_code));
+    } else {
+      log_info("stopped after step " + std::to_string(state_.global_step) +
+               " (--stop-after-steps); checkpoint " + result.last_checkpoint);
+    }
+    return result;
+  }
+
+  // Finished (all steps or early stopping).
+  if (window_steps_ > 0) log_train();
+  if (save_strategy == "steps" || save_strategy == "epoch") result.last_checkpoint = save_checkpoint();
+  if (r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
+      fs::exists(state_.best_model_checkpoint)) {
+    setup_.model->load_weights(state_.best_model_checkpoint, /*strict=*/true);
+    log_info("loaded the best model (eval_" + metric_name_ + " " +
+             std::to_string(state_.best_metric.value_or(NAN)) + ") from " +
+             state_.best_model_checkpoint);
+  }
+  if (r_.output.export_model) write_export(result);
+  if (setup_.test) {
+    const auto scalars = evaluate(*setup_.test);
+    result.test = scalars;
+    std::vector<std::pair<std::string, double>> values;
+    std::string line = "test:";
+    for (const auto& [k, v] : scalars) {
+      values.emplace_back("test_" + k, v);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
+      line += buf;
+    }
+    log_record("test", values);
+    log_info(line);
+  }
+  write_file_atomic((fs::path(r_.output.output_dir) / "trainer_state.json").string(),
+                    state_.to_json().dump(2) + "\n");
+  log_info("training done: " + std::to_string(state_.global_step) + " steps in " +
+           format_duration(seconds_since(run_start_)));
+  return result;
+}
+
+}  // namespace
+
+TrainResult run_training(const Recipe& recipe, const TrainOptions& options) {
+  Trainer trainer(recipe, options);
+  return trainer.run();
+}
+
+}  // namespace clintorch::train
