@@ -1,5 +1,6 @@
-// `clintorch evaluate --model DIR --data FILE`: metrics of a model on a labelled file (JSON and a
-// readable table). See README "Evaluation, prediction and export".
+// `clintorch evaluate --model DIR --data FILE` (a labelled file) or `--recipe R [--checkpoint DIR]
+// [--split validation|test]` (the recipe's data, read as the trainer reads it): metrics as JSON and
+// a readable table. See README "Evaluation, prediction and export".
 #include <torch/torch.h>
 
 #include <cmath>
@@ -17,13 +18,9 @@
 #include "eval/task_eval.h"
 #include "util/error.h"
 
-// `evaluate --recipe` needs the recipe -> data mapping of the trainer (src/train/setup.h).
-#if __has_include("train/setup.h")
 #include "train/recipe.h"
 #include "train/recipe_check.h"
 #include "train/setup.h"
-#define CLINTORCH_EVALUATE_RECIPE 1
-#endif
 
 namespace clintorch::cli {
 
@@ -85,7 +82,6 @@ void report(const EvaluateArgs& a, const std::string& model_dir, const std::stri
   }
 }
 
-#ifdef CLINTORCH_EVALUATE_RECIPE
 // (b) The recipe's validation or test data with the trained model (default: output_dir/export,
 // else the best / newest checkpoint of output_dir), evaluated as the trainer evaluates.
 void run_evaluate_recipe(EvaluateArgs& a) {
@@ -144,16 +140,11 @@ void run_evaluate_recipe(EvaluateArgs& a) {
   const eval::TaskEvalResult r = eval::evaluate_task(m.model, *dataset, eo);
   report(a, m.dir, mlm_split ? recipe.data.train_file + " (held-out split)" : file, m.task, r);
 }
-#endif
 
 void run_evaluate(EvaluateArgs& a) {
   if (!a.recipe.empty()) {
-#ifdef CLINTORCH_EVALUATE_RECIPE
     run_evaluate_recipe(a);
     return;
-#else
-    throw UsageError("--recipe is not available yet (it needs the trainer, issue #7)");
-#endif
   }
   if (a.model.empty() || a.data.empty()) {
     throw UsageError("give --model DIR --data FILE, or --recipe RECIPE [--checkpoint DIR]");
