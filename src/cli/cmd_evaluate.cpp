@@ -1,7 +1,9 @@
-// `clintorch evaluate --model DIR --data FILE`: metrics of a model on a labelled file (JSON and a
-// readable table). See README "Evaluation, prediction and export".
+// `clintorch evaluate --model DIR --data FILE` (a labelled file) or `--recipe R [--checkpoint DIR]
+// [--split validation|test]` (the recipe's data, read as the trainer reads it): metrics as JSON and
+// a readable table. See README "Evaluation, prediction and export".
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -16,6 +18,10 @@
 #include "eval/task_eval.h"
 #include "util/error.h"
 
+#include "train/recipe.h"
+#include "train/recipe_check.h"
+#include "train/setup.h"
+
 namespace clintorch::cli {
 
 namespace {
@@ -23,6 +29,9 @@ namespace {
 struct EvaluateArgs {
   std::string model;
   std::string data;
+  std::string recipe;
+  std::vector<std::string> overrides;
+  std::string split = "validation";
   std::string format = "auto";
   std::string text_column;
   std::string text_pair_column;
@@ -46,7 +55,100 @@ void write_text(const std::string& path, const std::string& text) {
   if (!out) fail(path, "cannot write", "check the folder exists and is writable");
 }
 
+void report(const EvaluateArgs& a, const std::string& model_dir, const std::string& data,
+            data::Task task, const eval::TaskEvalResult& r) {
+  nlohmann::json out = {{"model", model_dir},
+                        {"data", data},
+                        {"task", data::task_name(task)},
+                        {"num_examples", r.num_examples},
+                        {"num_features", r.num_features},
+                        {"seconds", r.seconds}};
+  nlohmann::json scalars = nlohmann::json::object();
+  for (const auto& [k, v] : r.scalars) scalars[k] = std::isfinite(v) ? nlohmann::json(v) : nullptr;
+  out["scalars"] = scalars;
+  out["metrics"] = r.metrics;
+  std::printf("%s", r.table.c_str());
+  if (!a.output.empty()) {
+    write_text(a.output, out.dump(2) + "\n");
+  } else {
+    std::printf("%s\n", scalars.dump().c_str());
+  }
+  if (!a.predictions.empty()) {
+    std::string lines;
+    for (const auto& p : r.predictions) {
+      lines += p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    write_text(a.predictions, lines);
+  }
+}
+
+// (b) The recipe's validation or test data with the trained model (default: output_dir/export,
+// else the best / newest checkpoint of output_dir), evaluated as the trainer evaluates.
+void run_evaluate_recipe(EvaluateArgs& a) {
+  const train::Recipe recipe = train::load_recipe(a.recipe, a.overrides);
+  const train::RecipeCheck check = train::check_recipe_files(recipe);
+  const bool test = a.split == "test";
+  const std::string key = test ? "data.test_file" : "data.validation_file";
+  const std::string file = test ? recipe.data.test_file : recipe.data.validation_file;
+  const bool mlm_split = !test && recipe.task.name == "mlm" && file.empty() &&
+                         recipe.data.validation_split_percentage > 0;
+  if (file.empty() && !mlm_split) {
+    throw UsageError(recipe.where(key) + ": " + key +
+                     " is empty; nothing to evaluate with --split " + a.split);
+  }
+  std::string dir = a.model;
+  if (dir.empty()) {
+    const std::string exported = recipe.output.output_dir + "/export";
+    dir = std::ifstream(exported + "/config.json") ? exported : recipe.output.output_dir;
+  }
+  eval::TaskEvalOptions eo = a.eval;
+  eo.device = train::resolve_device(recipe);
+  if (recipe.training.threads > 0)
+    torch::set_num_threads(static_cast<int>(recipe.training.threads));
+  eo.batch_size = static_cast<size_t>(recipe.training.per_device_eval_batch_size);
+  eo.seqeval_mode = recipe.evaluation.seqeval_mode;
+  eo.negative_label = recipe.task.negative_label;
+  eo.window_aggregation = data::parse_window_aggregation(recipe.data.window_aggregation);
+  eo.qa.version_2_with_negative = recipe.task.version_2_with_negative;
+  eo.qa.max_answer_length = static_cast<size_t>(recipe.task.max_answer_length);
+  eo.qa.n_best_size = static_cast<size_t>(recipe.task.n_best_size);
+  eo.qa.null_score_diff_threshold = recipe.task.null_score_diff_threshold;
+  if (recipe.training.bf16) eo.autocast = "bf16";
+  if (recipe.training.fp16) eo.autocast = "fp16";
+  eo.mlm_seed = static_cast<uint64_t>(recipe.training.seed);
+  eo.keep_predictions = !a.predictions.empty();
+  eval::InferenceLoadOptions lo;
+  lo.device = eo.device;
+  eval::InferenceModel m = eval::load_inference_model(dir, lo);
+  if (recipe.task.name != m.model->info().name) {
+    fail(m.dir,
+         "holds a " + m.model->info().name + " model but the recipe's task is " + recipe.task.name,
+         "give the checkpoint of this recipe with --checkpoint");
+  }
+  train::SetupOptions so;
+  so.train = false;
+  so.model = false;
+  so.validation = !test;
+  so.test = test;
+  const train::RunSetup setup = train::setup_run(recipe, check, so);
+  const std::shared_ptr<data::Dataset> dataset = test ? setup.test : setup.validation;
+  if (!dataset) fail(recipe.where(key), key + ": no data to evaluate");
+  if (m.task == data::Task::kTokenClassification) {
+    const std::string scheme = eval::label_tag_scheme(m.labels);
+    eo.tag_scheme = scheme == "none" ? "iob2" : scheme;
+  }
+  const eval::TaskEvalResult r = eval::evaluate_task(m.model, *dataset, eo);
+  report(a, m.dir, mlm_split ? recipe.data.train_file + " (held-out split)" : file, m.task, r);
+}
+
 void run_evaluate(EvaluateArgs& a) {
+  if (!a.recipe.empty()) {
+    run_evaluate_recipe(a);
+    return;
+  }
+  if (a.model.empty() || a.data.empty()) {
+    throw UsageError("give --model DIR --data FILE, or --recipe RECIPE [--checkpoint DIR]");
+  }
   if (a.threads > 0) torch::set_num_threads(static_cast<int>(a.threads));
   eval::TaskEvalOptions eo = a.eval;
   try {
@@ -87,28 +189,7 @@ void run_evaluate(EvaluateArgs& a) {
   }
   const eval::TaskEvalResult r = eval::evaluate_task(m.model, *d, eo);
 
-  nlohmann::json report = {{"model", m.dir},
-                           {"data", a.data},
-                           {"task", data::task_name(m.task)},
-                           {"num_examples", r.num_examples},
-                           {"num_features", r.num_features},
-                           {"seconds", r.seconds}};
-  nlohmann::json scalars = nlohmann::json::object();
-  for (const auto& [k, v] : r.scalars) scalars[k] = std::isfinite(v) ? nlohmann::json(v) : nullptr;
-  report["scalars"] = scalars;
-  report["metrics"] = r.metrics;
-  std::printf("%s", r.table.c_str());
-  if (!a.output.empty()) {
-    write_text(a.output, report.dump(2) + "\n");
-  } else {
-    std::printf("%s\n", scalars.dump().c_str());
-  }
-  if (!a.predictions.empty()) {
-    std::string lines;
-    for (const auto& p : r.predictions)
-      lines += p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    write_text(a.predictions, lines);
-  }
+  report(a, m.dir, a.data, m.task, r);
 }
 
 }  // namespace
@@ -117,10 +198,18 @@ void add_evaluate(CLI::App& app) {
   CLI::App* sub =
       app.add_subcommand("evaluate", "Evaluate a model on a labelled dataset and write metrics");
   auto a = std::make_shared<EvaluateArgs>();
-  sub->add_option("--model", a->model,
-                  "Model directory (an export, a checkpoint or a trainer output_dir)")
-      ->required();
-  sub->add_option("--data", a->data, "Labelled file in a format of the model's task")->required();
+  sub->add_option("--model,--checkpoint", a->model,
+                  "Model directory (an export, a checkpoint or a trainer output_dir); with "
+                  "--recipe default output_dir/export");
+  sub->add_option("--data", a->data, "Labelled file in a format of the model's task");
+  sub->add_option("--recipe", a->recipe,
+                  "Evaluate on the recipe's validation or test data (as the trainer reads it)");
+  sub->add_option("--set", a->overrides, "With --recipe: override a key, section.key=value")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--split", a->split, "With --recipe: validation or test")
+      ->check(CLI::IsMember({"validation", "test"}))
+      ->capture_default_str();
   sub->add_option("--format", a->format,
                   "File format: auto, conll, ner_jsonl, ner_spans_jsonl, csv, tsv, jsonl, squad, "
                   "blue_tsv, re_jsonl")

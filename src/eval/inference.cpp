@@ -171,8 +171,8 @@ std::shared_ptr<data::TaskDataset> load_eval_dataset(const InferenceModel& m,
     const std::string scheme = label_tag_scheme(m.labels);
     if (scheme != "none") o.reader.target_scheme = scheme;
   }
-  if (m.task == data::Task::kRelationExtraction) {
-    o.reader.entity_markers = m.model->head().options().entity_markers;
+  if (m.task == data::Task::kRelationExtraction && !m.model->head().required_tokens().empty()) {
+    o.reader.entity_markers = m.model->head().options().entity_markers;  // RE JSONL inserts them
   }
   const data::LabelMap labels(m.labels);
   const bool with_labels = m.task != data::Task::kQuestionAnswering &&

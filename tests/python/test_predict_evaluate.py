@@ -338,3 +338,41 @@ def test_evaluate_classification_equals_sklearn(models, clintorch_bin, tmp_path)
     bad.write_text("text,label\nsome text,Neurology\n")
     r = cli(clintorch_bin, "evaluate", "--model", model_dir, "--data", bad)
     assert r.returncode == 1 and f"{bad}:2" in r.stderr and "Neurology" in r.stderr, r.stderr
+
+
+def test_evaluate_recipe_reads_the_data_as_the_trainer(models, clintorch_bin, tmp_path):
+    """--recipe: the recipe's validation / test file with output_dir/export (or --checkpoint)
+    gives the same numbers as --model/--data on the same files."""
+    model_dir, _ = models["ner"]
+    run = tmp_path / "run"
+    shutil.copytree(model_dir, run / "export")
+    ner = SOURCE_DIR / "datasets" / "ner_clinical_sample"
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"model: {{pretrained: {model_dir}}}\n"
+        "tokenizer: {max_seq_length: 128}\n"
+        "task: {name: token_classification}\n"
+        f"data: {{train_file: {ner / 'train.conll'}, validation_file: {ner / 'dev.conll'},\n"
+        f"       test_file: {ner / 'test.conll'}, format: conll}}\n"
+        "training: {per_device_eval_batch_size: 8, device: cpu, threads: 1}\n"
+        f"output: {{output_dir: {run}}}\n")
+    for split, data in (("validation", "dev.conll"), ("test", "test.conll")):
+        by_recipe, by_data = tmp_path / f"r_{split}.json", tmp_path / f"d_{split}.json"
+        r = run_cli(clintorch_bin, "evaluate", "--recipe", recipe, "--split", split,
+                    "--output", by_recipe)
+        assert r.returncode == 0, r.stderr
+        r = cli(clintorch_bin, "evaluate", "--model", model_dir, "--data", ner / data,
+                "--output", by_data)
+        assert r.returncode == 0, r.stderr
+        got, ref = json.loads(by_recipe.read_text()), json.loads(by_data.read_text())
+        assert got["num_examples"] == ref["num_examples"] > 0
+        assert got["scalars"].keys() == ref["scalars"].keys()
+        for k, v in ref["scalars"].items():
+            # The loss sums float32 batch losses: other batch sizes, other rounding.
+            assert got["scalars"][k] == pytest.approx(v, abs=1e-6 if k == "loss" else 1e-12), k
+    # --checkpoint names another model; a model of another task is refused.
+    r = run_cli(clintorch_bin, "evaluate", "--recipe", recipe, "--checkpoint", models["cls"][0])
+    assert r.returncode == 1 and "token_classification" in r.stderr, r.stderr
+    r = run_cli(clintorch_bin, "evaluate", "--recipe", recipe, "--set", "data.test_file=\"\"",
+                "--split", "test")
+    assert r.returncode == 2 and "data.test_file" in r.stderr, r.stderr
