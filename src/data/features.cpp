@@ -46,21 +46,26 @@ tok::EncodeOptions pieces_only() {
   return eo;
 }
 
+// `word` >= 0: the label of that word (0-based) of the example starting at `line`.
 [[noreturn]] void unknown_label(const std::string& file, size_t line, const std::string& label,
-                                const LabelMap& labels) {
-  fail(where(file, line),
+                                const LabelMap& labels, int64_t word = -1) {
+  const std::string at = word < 0 ? where(file, line)
+                                  : where(file, line) + " (word " + std::to_string(word + 1) +
+                                        " of the example starting on this line)";
+  fail(at,
        "label '" + label + "' is not among the " + std::to_string(labels.size()) +
            " training labels" + did_you_mean(label, labels.labels()),
-       "fix the label, or set unknown_labels: map_to_o (NER) / ignore");
+       "fix the label, or set data.unseen_label_policy: map_to_o in the recipe (NER; "
+       "`evaluate --unknown-labels map_to_o|ignore`)");
 }
 
 int32_t ner_label_id(const std::string& tag, const LabelMap& labels, UnknownLabels policy,
-                     const std::string& file, size_t line) {
+                     const std::string& file, size_t line, size_t word) {
   const int32_t id = labels.id(tag);
   if (id >= 0) return id;
   switch (policy) {
     case UnknownLabels::kError:
-      unknown_label(file, line, tag, labels);
+      unknown_label(file, line, tag, labels, static_cast<int64_t>(word));
     case UnknownLabels::kMapToO: {
       const int32_t o = labels.id("O");
       if (o < 0) {
@@ -91,7 +96,7 @@ void build_ner_features(const tok::Tokenizer& tokenizer, const NerExample& ex,
   if (labeled) {
     word_label.resize(ex.words.size());
     for (size_t w = 0; w < ex.words.size(); ++w) {
-      word_label[w] = ner_label_id(ex.tags[w], labels, o.unknown_labels, file, ex.line);
+      word_label[w] = ner_label_id(ex.tags[w], labels, o.unknown_labels, file, ex.line, w);
     }
   }
   const std::vector<int32_t> b_to_i = o.label_all_tokens ? labels.b_to_i() : std::vector<int32_t>{};

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "data/dataset.h"
 #include "eval/classification_metrics.h"
@@ -23,12 +25,6 @@ namespace clintorch::eval {
 namespace {
 
 constexpr char kWhere[] = "evaluate";
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-  return out;
-}
 
 // Restores the model's train/eval mode on scope exit (also when an error escapes).
 class ModeGuard {
@@ -586,7 +582,47 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
     r.table += line.str();
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::vector<std::string> declared =
+      td ? scalar_names(td->task, td->problem_type, o.qa.version_2_with_negative)
+         : scalar_names(data::Task::kMlm, data::ProblemType::kSingleLabel, false);
+  for (const auto& [name, value] : r.scalars) {
+    if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
+      throw std::logic_error("evaluate_task: scalar '" + name + "' is missing in scalar_names()");
+    }
+  }
   return r;
+}
+
+std::vector<std::string> scalar_names(data::Task task, data::ProblemType problem_type,
+                                      bool squad_v2) {
+  std::vector<std::string> names{"loss"};
+  auto add = [&](std::initializer_list<const char*> more) {
+    for (const char* n : more) names.emplace_back(n);
+  };
+  switch (task) {
+    case data::Task::kMlm:
+      add({"perplexity", "accuracy"});
+      break;
+    case data::Task::kTokenClassification:
+      add({"precision", "recall", "f1", "accuracy"});
+      break;
+    case data::Task::kRelationExtraction:
+      add({"f1", "micro_f1", "micro_precision", "micro_recall", "macro_f1", "accuracy"});
+      break;
+    case data::Task::kQuestionAnswering:
+      add({"exact", "f1"});
+      if (squad_v2) add({"HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1"});
+      break;
+    case data::Task::kSequenceClassification:
+      if (problem_type == data::ProblemType::kRegression) {
+        add({"pearson", "spearman"});
+      } else {
+        add({"accuracy", "micro_f1", "macro_f1", "weighted_f1", "f1"});
+        if (problem_type == data::ProblemType::kMultiLabel) add({"example_f1"});
+      }
+      break;
+  }
+  return names;
 }
 
 double metric_value(const std::map<std::string, double>& scalars, const std::string& metric) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "data/qa_postprocess.h"
+#include "data/readers.h"
 #include "data/windows.h"
 #include "model/heads/task_model.h"
 
@@ -100,6 +101,12 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
 // The value of `metric` in `scalars`, accepting HF's "eval_" prefix ("eval_f1" = "f1"); throws
 // clintorch::Error listing the available names when it is absent.
 double metric_value(const std::map<std::string, double>& scalars, const std::string& metric);
+
+// Every name evaluate_task can put in TaskEvalResult::scalars for this task ("loss" included;
+// MLM: task kMlm), so that metric_for_best_model is checked before training writes anything.
+// evaluate_task throws a logic error if it ever produces a name missing here.
+std::vector<std::string> scalar_names(data::Task task, data::ProblemType problem_type,
+                                      bool squad_v2);
 
 // A data-layer batch as the model's tensor map (input_ids, attention_mask, token_type_ids and
 // the targets that are defined: labels, start/end_positions, entity_positions).

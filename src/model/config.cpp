@@ -12,12 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s;
-}
-
 // Reads one typed field, with errors that name it. A missing field keeps the default.
 class FieldReader {
  public:
@@ -178,7 +172,7 @@ void BertConfig::validate(const std::string& where) const {
   if (std::find(acts.begin(), acts.end(), hidden_act) == acts.end()) {
     fail(where,
          "hidden_act: '" + hidden_act + "' is not supported" + did_you_mean(hidden_act, acts),
-         "supported: " + join(acts));
+         "supported: " + join(acts, ", "));
   }
   auto probability = [&](const char* key, double p) {
     if (!(p >= 0.0 && p < 1.0)) {

@@ -132,12 +132,6 @@ Spec path() {
   return s;
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
 // Shortest text that reads back as the same double, always with a '.' or an exponent so that
 // YAML readers see a float ("5.0e-05", "1.0", "0.15").
 std::string format_double(double v) {

@@ -1,11 +1,15 @@
 #include "train/recipe_check.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data/readers.h"
+#include "eval/task_eval.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace clintorch::train {
 namespace {
@@ -196,6 +200,21 @@ RecipeCheck check_recipe_files(const Recipe& r) {
       check.warnings.push_back("output.output_dir " + out +
                                " is not empty: training will refuse to start unless "
                                "output.overwrite_output_dir is true or it resumes");
+    }
+  }
+
+  // The metric that picks the best checkpoint must be one the task's evaluation computes.
+  const std::string& metric = r.evaluation.metric_for_best_model;
+  if (!metric.empty()) {
+    const std::vector<std::string> names = eval::scalar_names(
+        data::parse_task(r.task.name), data::parse_problem_type(r.task.problem_type),
+        r.task.version_2_with_negative);
+    const std::string bare = metric.rfind("eval_", 0) == 0 ? metric.substr(5) : metric;
+    if (std::find(names.begin(), names.end(), bare) == names.end()) {
+      fail(r.where("evaluation.metric_for_best_model"),
+           "evaluation.metric_for_best_model: '" + metric + "' is not computed for task " +
+               r.task.name + did_you_mean(bare, names),
+           "one of: " + join(names, ", ") + " (an eval_ prefix is accepted)");
     }
   }
   return check;

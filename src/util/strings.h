@@ -16,4 +16,7 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 // " (did you mean 'X'?)" for the closest candidate, or "" when there is none.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+// The parts with `sep` between them (Python's sep.join(parts)).
+std::string join(const std::vector<std::string>& parts, const std::string& sep);
+
 }  // namespace clintorch

@@ -305,7 +305,8 @@ TEST(DataReaders, BadFileMatrixGivesFileLineErrorsWithoutText) {
        "{\"text\": \"" + phi + "\", \"head\": [0, 4], \"tail\": [5, 99], \"label\": \"r\"}\n",
        ":1: 'tail' span [5, 99) is out of range", nullptr},
       {"unknown label", Task::kTokenClassification, "o.conll",
-       phi + "\tB-PER\n\n" + phi + "\tB-PERSON\n", ":3: label 'B-PERSON' is not among",
+       phi + "\tB-PER\n\n" + phi + "\tO\n" + phi + "\tB-PERSON\n",
+       ":3 (word 2 of the example starting on this line): label 'B-PERSON' is not among",
        [](DataOptions& o) {
          o.labels = {"B-PER", "I-PER", "O"};
        }},
@@ -372,7 +373,9 @@ TEST(DataReaders, UnknownDevLabelsAgainstTheTrainingLabels) {
   DataOptions o = options_for(Task::kTokenClassification);
   auto t = load_task_dataset(train, *tokenizer, o);
   const std::string e = test::error_of([&] { load_task_dataset(dev, *tokenizer, o, &t->labels); });
-  EXPECT_NE(e.find(dev + ":3: label 'B-Dose'"), std::string::npos) << e;
+  EXPECT_NE(e.find(dev + ":3 (word 2 of the example starting on this line): label 'B-Dose'"),
+            std::string::npos)
+      << e;
   o.features.unknown_labels = UnknownLabels::kIgnore;
   auto d = load_task_dataset(dev, *tokenizer, o, &t->labels);
   EXPECT_EQ(d->features[1].token_labels[2], -100);

@@ -100,3 +100,26 @@ def test_readme_key_tables_match_list_keys(clintorch_bin):
     generated = run_cli(clintorch_bin, "validate", "--list-keys", check=True).stdout
     assert documented.rstrip("\n") == generated.rstrip("\n"), \
         "README.md is stale: paste the output of `clintorch validate --list-keys`"
+
+
+@pytest.mark.parametrize("metric,ok", [("f1", True), ("eval_precision", True), ("loss", True),
+                                       ("pearson", False), ("f_1", False)])
+def test_metric_for_best_model_is_checked_before_training(clintorch_bin, tmp_path, minilm_dir,
+                                                          metric, ok):
+    """metric_for_best_model must be a metric the task's evaluation computes: `validate` (and so
+    `train`, before writing anything) rejects others with the key's location and the choices."""
+    recipe = minimal_recipe(tmp_path, minilm_dir)
+    proc = run_cli(clintorch_bin, "validate", recipe, "--set",
+                   f"evaluation.metric_for_best_model={metric}")
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+        return
+    assert proc.returncode == 1, proc.stderr
+    assert "metric_for_best_model" in proc.stderr and metric in proc.stderr
+    assert "precision, recall, f1, accuracy" in proc.stderr
+    if metric == "f_1":
+        assert "did you mean 'f1'" in proc.stderr
+    proc = run_cli(clintorch_bin, "train", recipe, "--set",
+                   f"evaluation.metric_for_best_model={metric}")
+    assert proc.returncode == 1
+    assert not (tmp_path / "out").exists()
