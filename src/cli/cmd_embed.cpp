@@ -47,8 +47,9 @@ void run_embed(const EmbedArgs& args) {
                      "' (use auto, npy or jsonl)");
   }
   if (out_format == "npy" && args.output == "-") {
-    throw UsageError("--output -: .npy needs a file (its header is written last); use "
-                     "--output-format jsonl for stdout");
+    throw UsageError(
+        "--output -: .npy needs a file (its header is written last); use "
+        "--output-format jsonl for stdout");
   }
   if (args.batch_size == 0) throw UsageError("--batch-size must be at least 1");
   if (args.threads > 0) torch::set_num_threads(static_cast<int>(args.threads));
@@ -113,7 +114,8 @@ void run_embed(const EmbedArgs& args) {
 void add_embed(CLI::App& app) {
   auto args = std::make_shared<EmbedArgs>();
   CLI::App* sub = app.add_subcommand(
-      "embed", "Embed texts: text lines or JSONL in, one pooled vector per text out (.npy or JSONL)");
+      "embed",
+      "Embed texts: text lines or JSONL in, one pooled vector per text out (.npy or JSONL)");
   sub->add_option("--model", args->model,
                   "BERT model folder or HF model id (ORG/NAME[@REV], from the HF cache)")
       ->required();
@@ -128,9 +130,9 @@ void add_embed(CLI::App& app) {
                   "({\"text\": ..., \"id\": ...} per line)");
   sub->add_option("--pooling", args->pooling,
                   "cls, mean (over real tokens, default; sentence-transformers' mean) or max");
-  CLI::Option* layer =
-      sub->add_option("--layer", args->layer,
-                      "Hidden state to pool: 0 = embeddings .. num_layers = last; -1 = last (default)");
+  CLI::Option* layer = sub->add_option(
+      "--layer", args->layer,
+      "Hidden state to pool: 0 = embeddings .. num_layers = last; -1 = last (default)");
   sub->add_option("--last-n-layers", args->last_n_layers,
                   "Average the last N hidden states before pooling");
   sub->add_flag("--normalize", args->normalize, "L2-normalise each vector");

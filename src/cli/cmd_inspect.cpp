@@ -40,9 +40,9 @@ void run_inspect(const InspectArgs& args) {
   }
   if (!args.json.empty() || args.html.empty()) {
     infer::TextOutput out(args.json.empty() ? "-" : args.json);
-    out.write(infer::inspect_to_json(r).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace) +
-              "\n");
+    out.write(
+        infer::inspect_to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+        "\n");
     out.close();
   }
 }

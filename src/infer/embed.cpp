@@ -63,15 +63,16 @@ struct Embedder::Impl {
     if (max_length == 0) max_length = tokenizer.model_max_length();
     if (options.max_seq_length == 0) max_length = std::min(max_length, positions);
     if (max_length > positions) {
-      throw UsageError("--max-seq-length " + std::to_string(max_length) + " is more than the model's " +
-                       std::to_string(positions) + " positions (max_position_embeddings)");
+      throw UsageError("--max-seq-length " + std::to_string(max_length) +
+                       " is more than the model's " + std::to_string(positions) +
+                       " positions (max_position_embeddings)");
     }
     if (max_length < 3) throw UsageError("--max-seq-length must be at least 3");
     const size_t room = max_length - 2;  // [CLS] ... [SEP]
     stride = options.stride ? *options.stride : std::min<size_t>(32, room / 4);
     if (stride >= room) {
-      throw UsageError("--stride " + std::to_string(stride) + " must be below --max-seq-length - 2 = " +
-                       std::to_string(room));
+      throw UsageError("--stride " + std::to_string(stride) +
+                       " must be below --max-seq-length - 2 = " + std::to_string(room));
     }
     const int layers = static_cast<int>(cfg.num_hidden_layers);
     if (options.layer && options.last_n_layers > 0) {
@@ -81,8 +82,9 @@ struct Embedder::Impl {
       int l = *options.layer;
       if (l < 0) l += layers + 1;
       if (l < 0 || l > layers) {
-        throw UsageError("--layer " + std::to_string(*options.layer) + ": the model has hidden states 0.." +
-                         std::to_string(layers) + " (0 = embeddings; -1 = last)");
+        throw UsageError("--layer " + std::to_string(*options.layer) +
+                         ": the model has hidden states 0.." + std::to_string(layers) +
+                         " (0 = embeddings; -1 = last)");
       }
       hidden_index = l;
     }
@@ -103,7 +105,7 @@ struct Embedder::Impl {
         return h.select(1, 0).cpu();
       case Pooling::kMean: {
         const at::Tensor m = mask.unsqueeze(-1).to(torch::kFloat32);  // (batch, seq, 1)
-        const at::Tensor sum = (h * m).sum(1);                         // (batch, hidden)
+        const at::Tensor sum = (h * m).sum(1);                        // (batch, hidden)
         return (sum / m.sum(1).clamp_min(1e-9)).cpu();
       }
       case Pooling::kMax: {
@@ -120,9 +122,15 @@ Embedder::Embedder(const std::string& model, const EmbedOptions& options)
 Embedder::~Embedder() = default;
 Embedder::Embedder(Embedder&&) noexcept = default;
 
-int64_t Embedder::dim() const { return impl_->encoder.config.hidden_size; }
-size_t Embedder::max_seq_length() const { return impl_->max_length; }
-size_t Embedder::stride() const { return impl_->stride; }
+int64_t Embedder::dim() const {
+  return impl_->encoder.config.hidden_size;
+}
+size_t Embedder::max_seq_length() const {
+  return impl_->max_length;
+}
+size_t Embedder::stride() const {
+  return impl_->stride;
+}
 
 std::vector<float> Embedder::embed(const std::vector<std::string>& texts) const {
   Impl& m = *impl_;

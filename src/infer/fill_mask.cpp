@@ -22,13 +22,12 @@ struct FillMasker::Impl {
   int64_t max_positions = 0;
 
   Impl(const std::string& name, const FillMaskOptions& o)
-      : options(o), dir(io::resolve_model_dir(name)),
-        tokenizer(tok::Tokenizer::from_dir(dir)) {
+      : options(o), dir(io::resolve_model_dir(name)), tokenizer(tok::Tokenizer::from_dir(dir)) {
     {
       const model::BertCheckpoint ckpt = model::BertCheckpoint::open(dir);
       bool has_head = false;
-      for (const char* key : {"cls.predictions.transform.dense.weight",
-                              "predictions.transform.dense.weight"}) {
+      for (const char* key :
+           {"cls.predictions.transform.dense.weight", "predictions.transform.dense.weight"}) {
         has_head = has_head || ckpt.weights.contains(key);
       }
       if (!has_head) {

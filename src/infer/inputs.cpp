@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -26,7 +26,9 @@ InputFormat parse_input_format(const std::string& name, const std::string& optio
   throw UsageError(option + ": unknown input format '" + name + "' (use auto, text or jsonl)");
 }
 
-std::string TextRecord::where() const { return data::where(file, line); }
+std::string TextRecord::where() const {
+  return data::where(file, line);
+}
 
 TextSource::TextSource(const std::string& path, InputFormat format)
     : name_(path == "-" ? "<stdin>" : path), format_(format) {
@@ -56,8 +58,9 @@ bool TextSource::next_chunk(size_t max, std::vector<TextRecord>& out) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank JSONL line
     const nlohmann::json v = data::parse_json(line, name_, r.line);
     if (!v.is_object() || !v.contains("text") || !v["text"].is_string()) {
-      fail(r.where(), "expected a JSON object with a string \"text\" field",
-           "write one {\"text\": \"...\", \"id\": ...} object per line, or use --input-format text");
+      fail(
+          r.where(), "expected a JSON object with a string \"text\" field",
+          "write one {\"text\": \"...\", \"id\": ...} object per line, or use --input-format text");
     }
     r.text = v["text"].get<std::string>();
     if (v.contains("id")) r.id = v["id"];
@@ -74,15 +77,17 @@ LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device) {
   out.model = model::BertModel(ckpt.config, /*add_pooling_layer=*/false);
   io::LoadOptions load;
   load.warn = false;  // a BertFor* checkpoint's head (and the pooler) are simply not needed
-  const io::LoadReport report = io::load_into(ckpt.weights, model::encoder_tensors(out.model), load);
+  const io::LoadReport report =
+      io::load_into(ckpt.weights, model::encoder_tensors(out.model), load);
   if (!report.missing.empty()) {
     std::string list;
     for (size_t i = 0; i < report.missing.size() && i < 5; ++i) {
       list += (i ? ", " : "") + report.missing[i];
     }
     if (report.missing.size() > 5) list += ", ...";
-    fail(ckpt.dir, "the checkpoint lacks " + std::to_string(report.missing.size()) +
-                       " encoder weight(s): " + list,
+    fail(ckpt.dir,
+         "the checkpoint lacks " + std::to_string(report.missing.size()) +
+             " encoder weight(s): " + list,
          "inference needs a trained BERT encoder (a HF BertModel or BertFor* folder)");
   }
   out.model->to(device);

@@ -34,8 +34,8 @@ InputFormat parse_input_format(const std::string& name, const std::string& optio
 
 struct TextRecord {
   std::string text;
-  nlohmann::json id;  // the JSONL "id" (any JSON value), null when absent
-  size_t line = 0;    // 1-based line in the input
+  nlohmann::json id;          // the JSONL "id" (any JSON value), null when absent
+  size_t line = 0;            // 1-based line in the input
   std::string where() const;  // "FILE:LINE", set by TextSource
   std::string file;
 };
@@ -84,9 +84,9 @@ class TokenDecoder {
  private:
   const tok::Tokenizer& tokenizer_;
   std::string prefix_ = "##";
-  bool cleanup_ = true;                 // tokenizer.json decoder.cleanup (tokenizers' default)
-  bool clean_up_spaces_ = false;        // tokenizer_config.json (transformers 5 default false)
-  std::vector<bool> special_;           // by id: special added token, skipped when asked
+  bool cleanup_ = true;           // tokenizer.json decoder.cleanup (tokenizers' default)
+  bool clean_up_spaces_ = false;  // tokenizer_config.json (transformers 5 default false)
+  std::vector<bool> special_;     // by id: special added token, skipped when asked
 };
 
 // A text output: a file (written to FILE.partial, renamed by close() so a failed run leaves no

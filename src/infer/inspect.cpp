@@ -60,8 +60,8 @@ InspectResult inspect_text(const std::string& model, const std::string& text,
   const size_t limit = options.max_length ? options.max_length
                                           : static_cast<size_t>(enc.config.max_position_embeddings);
   if (e.size() > limit) {
-    fail("--text", "is " + std::to_string(e.size()) + " tokens long, more than " +
-                       std::to_string(limit),
+    fail("--text",
+         "is " + std::to_string(e.size()) + " tokens long, more than " + std::to_string(limit),
          "inspect a shorter passage");
   }
   InspectResult r;
@@ -88,7 +88,8 @@ InspectResult inspect_text(const std::string& model, const std::string& text,
       const at::Tensor a = out.attentions.at(static_cast<size_t>(l))[0].to(torch::kFloat32).cpu();
       for (int h : chosen_heads) {  // a: (heads, seq, seq)
         const at::Tensor m = a[h].contiguous();
-        r.maps.push_back({l, h, std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + seq * seq)});
+        r.maps.push_back(
+            {l, h, std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + seq * seq)});
       }
     }
   }
@@ -112,8 +113,9 @@ nlohmann::json inspect_to_json(const InspectResult& r) {
     for (const auto& m : r.maps) {
       nlohmann::json rows = nlohmann::json::array();
       for (size_t q = 0; q < seq; ++q) {
-        rows.push_back(std::vector<float>(m.matrix.begin() + static_cast<std::ptrdiff_t>(q * seq),
-                                          m.matrix.begin() + static_cast<std::ptrdiff_t>((q + 1) * seq)));
+        rows.push_back(
+            std::vector<float>(m.matrix.begin() + static_cast<std::ptrdiff_t>(q * seq),
+                               m.matrix.begin() + static_cast<std::ptrdiff_t>((q + 1) * seq)));
       }
       maps.push_back({{"layer", m.layer}, {"head", m.head}, {"matrix", rows}});
     }
@@ -128,12 +130,23 @@ std::string escape_html(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -205,10 +218,10 @@ std::string heatmap_svg(const InspectResult& r, const AttentionMap& m) {
     for (size_t k = 0; k < seq; ++k) {
       const float v = m.matrix[q * seq + k];
       s += "<rect x=\"" + fmt("%.1f", margin + cell * static_cast<double>(k)) + "\" y=\"" +
-           fmt("%.1f", margin + cell * static_cast<double>(q)) + "\" width=\"" +
-           fmt("%.2f", cell) + "\" height=\"" + fmt("%.2f", cell) + "\" fill=\"" +
-           color(v / top) + "\"><title>" + escape_html(r.tokens[q]) + " \xe2\x86\x92 " +
-           escape_html(r.tokens[k]) + ": " + fmt("%.4f", v) + "</title></rect>\n";
+           fmt("%.1f", margin + cell * static_cast<double>(q)) + "\" width=\"" + fmt("%.2f", cell) +
+           "\" height=\"" + fmt("%.2f", cell) + "\" fill=\"" + color(v / top) + "\"><title>" +
+           escape_html(r.tokens[q]) + " \xe2\x86\x92 " + escape_html(r.tokens[k]) + ": " +
+           fmt("%.4f", v) + "</title></rect>\n";
     }
   }
   return s + "</svg>\n";

@@ -117,9 +117,9 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
 
   ModelId id;
   if (!parse_model_id(name_or_path, id)) {
-    fail(loc, "model directory '" + name_or_path + "' does not exist",
-         "pass a HF model directory (config.json, vocab.txt, weights) or a HF model id such as "
-         "emilyalsentzer/Bio_ClinicalBERT");
+    fail(loc.empty() ? name_or_path : loc + ": " + name_or_path, "no such directory",
+         "pass a HuggingFace model directory (config.json, vocab.txt and the weights) or a HF "
+         "model id such as emilyalsentzer/Bio_ClinicalBERT");
   }
 
   const fs::path cache = hf_hub_cache_dir();
@@ -133,8 +133,9 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
       (id.explicit_revision ? " --revision " + id.revision : std::string());
   auto not_found = [&](const std::string& what) {
     fail(loc, what,
-         "download it once with `" + download + "` (or `hf" + download.substr(std::string("huggingface-cli").size()) +
-             "`); it is stored under " + repo_dir.string() +
+         "download it once with `" + download + "` (or `hf" +
+             download.substr(std::string("huggingface-cli").size()) + "`); it is stored under " +
+             repo_dir.string() +
              " (the cache of $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub; "
              "set HF_HOME to use another one). A local model directory path works too. Nothing "
              "is downloaded at run time.");
@@ -151,7 +152,8 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
   if (fs::is_regular_file(ref_file, ec)) {
     commit = read_ref(ref_file);
     if (commit.empty()) not_found(ref_file.string() + " is empty (an interrupted download?)");
-  } else if (is_commit_hash(id.revision) || fs::is_directory(repo_dir / "snapshots" / id.revision, ec)) {
+  } else if (is_commit_hash(id.revision) ||
+             fs::is_directory(repo_dir / "snapshots" / id.revision, ec)) {
     commit = id.revision;
   } else {
     std::string have;
@@ -160,8 +162,9 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
     }
     not_found("model " + id.repo + " is in the HuggingFace cache but has no revision '" +
               id.revision + "' (no " + ref_file.string() + ")" +
-              (have.empty() ? std::string() : "; cached snapshots: " + have +
-                                                  " (name one as " + id.repo + "@HASH)"));
+              (have.empty()
+                   ? std::string()
+                   : "; cached snapshots: " + have + " (name one as " + id.repo + "@HASH)"));
   }
   const fs::path snapshot = repo_dir / "snapshots" / commit;
   if (!fs::is_directory(snapshot, ec)) {

@@ -142,9 +142,8 @@ TEST(ModelPath, MissingModelSaysHowToDownloadIt) {
   FakeCache cache;
   const std::string msg =
       message_of([] { resolve_model_dir("emilyalsentzer/Bio_ClinicalBERT", "--model"); });
-  const std::string where = (fs::path(cache.home.path()) / "hub" /
-                             "models--emilyalsentzer--Bio_ClinicalBERT")
-                                .string();
+  const std::string where =
+      (fs::path(cache.home.path()) / "hub" / "models--emilyalsentzer--Bio_ClinicalBERT").string();
   EXPECT_EQ(msg.rfind("--model: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("huggingface-cli download emilyalsentzer/Bio_ClinicalBERT"), std::string::npos)
       << msg;
@@ -158,7 +157,7 @@ TEST(ModelPath, MissingModelSaysHowToDownloadIt) {
   EXPECT_NE(partial.find("huggingface-cli download acme/tiny-bert"), std::string::npos) << partial;
   // Not an id and not a folder.
   const std::string path_msg = message_of([] { resolve_model_dir("/no/such/model/dir"); });
-  EXPECT_NE(path_msg.find("'/no/such/model/dir' does not exist"), std::string::npos) << path_msg;
+  EXPECT_EQ(path_msg.rfind("/no/such/model/dir: no such directory", 0), 0u) << path_msg;
 }
 
 TEST(ModelPath, ExistingRelativeDirectoryWins) {
@@ -182,7 +181,8 @@ TEST(ModelPath, TokenizerAndRecipeAcceptModelIds) {
   dir.write("train.conll", "Chest O\n");
   const std::string rest =
       "task: {name: token_classification}\ndata: {train_file: train.conll}\n"
-      "output: {output_dir: " + dir.path("out") + "}\n";
+      "output: {output_dir: " +
+      dir.path("out") + "}\n";
   const auto r = clintorch::train::load_recipe_from_string(
       "model: {pretrained: acme/tiny-bert}\n" + rest, "inline.yaml", dir.path(), {});
   EXPECT_EQ(r.model.pretrained, cache.snapshot(kMainHash));
