@@ -95,6 +95,9 @@ int run(int argc, char** argv) {
   add_tokenize(app);
   add_validate(app);
   add_selfcheck(app);
+  add_fill_mask(app);
+  add_embed(app);
+  add_inspect(app);
 
   try {
     app.parse(argc, argv);

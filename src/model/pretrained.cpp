@@ -5,15 +5,17 @@
 #include <filesystem>
 
 #include "io/hf_dir.h"
+#include "io/model_path.h"
 #include "util/error.h"
 
 namespace clintorch::model {
 
 namespace fs = std::filesystem;
 
-BertCheckpoint BertCheckpoint::open(const std::string& dir) {
+BertCheckpoint BertCheckpoint::open(const std::string& name_or_dir) {
   BertCheckpoint ckpt;
-  ckpt.dir = dir;
+  ckpt.dir = io::resolve_model_dir(name_or_dir);  // a HF model id resolves from the cache
+  const std::string& dir = ckpt.dir;
   const std::string weights = io::TensorStore::find_weights(dir);  // also checks DIR exists
   ckpt.config = BertConfig::load(dir);
   ckpt.weights = io::TensorStore::open(weights);

@@ -32,7 +32,9 @@ struct BertCheckpoint {
   io::TensorStore weights;
 
   // Opens DIR and checks that config.json, the word-embedding matrix and vocab.txt (when present)
-  // agree on the vocabulary size; errors name the file, the tensor and both sizes.
+  // agree on the vocabulary size; errors name the file, the tensor and both sizes. DIR may also
+  // be a HF model id (ORG/NAME[@REV]) found in the local HF cache (io/model_path.h); `dir` then
+  // holds the snapshot folder.
   static BertCheckpoint open(const std::string& dir);
 };
 

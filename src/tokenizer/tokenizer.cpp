@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "io/model_path.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -479,7 +480,8 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
 
 }  // namespace
 
-Tokenizer Tokenizer::from_dir(const std::string& dir, const TokenizerOptions& options) {
+Tokenizer Tokenizer::from_dir(const std::string& name_or_dir, const TokenizerOptions& options) {
+  const std::string dir = io::resolve_model_dir(name_or_dir);  // a HF model id: from the cache
   if (!dir_exists(dir)) {
     fail(dir, "model directory not found", "pass a HF model directory holding vocab.txt");
   }

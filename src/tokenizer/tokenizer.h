@@ -192,7 +192,8 @@ class Tokenizer {
  public:
   // Loads a HF model directory: vocab.txt (required unless tokenizer.json holds a WordPiece
   // vocab), tokenizer_config.json, special_tokens_map.json and tokenizer.json when present.
-  // Throws clintorch::Error naming the file (and line) on a missing/empty/bad vocabulary.
+  // Throws clintorch::Error naming the file (and line) on a missing/empty/bad vocabulary. `dir`
+  // may also be a HF model id resolved offline from the HF cache (io/model_path.h).
   static Tokenizer from_dir(const std::string& dir, const TokenizerOptions& options = {});
   // Loads a bare vocab.txt (one token per line, id = line number - 1) with the options given
   // (unset fields take HF's defaults).

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "io/model_path.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -38,6 +39,7 @@ struct Spec {
   bool is_required = false;
   bool is_device = false;
   std::string path_keyword;  // a literal word a path key accepts unresolved (e.g. "last")
+  bool model_id = false;     // a path key that also accepts a HF model id (io/model_path.h)
 
   Spec ge(double v) const { return bound_lo(v, false); }
   Spec gt(double v) const { return bound_lo(v, true); }
@@ -71,6 +73,11 @@ struct Spec {
   Spec cwd() const {
     Spec s = *this;
     s.relative_to_cwd = true;
+    return s;
+  }
+  Spec or_model_id() const {
+    Spec s = *this;
+    s.model_id = true;
     return s;
   }
 
@@ -465,6 +472,12 @@ std::string resolve_path(const std::string& raw, const Spec& spec, const Ctx& c)
   }
   fs::path p(text);
   if (p.is_relative()) p = (spec.relative_to_cwd ? fs::current_path() : c.base_dir) / p;
+  std::error_code ec;
+  if (spec.model_id && !fs::exists(p, ec) && io::looks_like_model_id(text)) {
+    // Not a folder here: a HF model id (ORG/NAME[@REV]) from the local HF cache, or an Error
+    // saying how to download it.
+    return io::resolve_model_dir(text, c.where + ": " + c.key);
+  }
   return p.lexically_normal().string();
 }
 

