@@ -73,9 +73,9 @@ class SignalGuard {
 // 0.5), for fp16 on CUDA.
 struct GradScaler {
   bool enabled = false;
-  at::Tensor scale;            // () float32
-  at::Tensor growth_tracker;   // () int32
-  at::Tensor found_inf;        // () float32
+  at::Tensor scale;           // () float32
+  at::Tensor growth_tracker;  // () int32
+  at::Tensor found_inf;       // () float32
 
   void init(const c10::Device& device) {
     enabled = true;
@@ -89,9 +89,7 @@ struct GradScaler {
     const at::Tensor inv = (scale.to(torch::kFloat64) * extra).reciprocal().to(torch::kFloat32);
     at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv);
   }
-  void update() {
-    at::_amp_update_scale_(scale, growth_tracker, found_inf, 2.0, 0.5, 2000);
-  }
+  void update() { at::_amp_update_scale_(scale, growth_tracker, found_inf, 2.0, 0.5, 2000); }
   NamedTensorList state() const {
     if (!enabled) return {};
     return {{"scaler/scale", scale}, {"scaler/growth_tracker", growth_tracker}};
@@ -111,7 +109,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string strip_eval_prefix(const std::string& metric) {
@@ -145,8 +144,7 @@ void clear_previous_run(const std::string& out) {
 
 class Trainer {
  public:
-  Trainer(const Recipe& recipe, const TrainOptions& options)
-      : r_(recipe), options_(options) {}
+  Trainer(const Recipe& recipe, const TrainOptions& options) : r_(recipe), options_(options) {}
 
   TrainResult run();
 
@@ -166,6 +164,10 @@ class Trainer {
   void write_model_dir(const std::string& dir) const;
   void write_export(TrainResult& result);
   void log_record(const std::string& split, const std::vector<std::pair<std::string, double>>& v);
+  // Logs evaluation scalars as a `split` record (names prefixed "<split>_") and one info line
+  // starting with `title`.
+  void log_metrics(const std::string& split, const std::string& title,
+                   const std::map<std::string, double>& scalars);
 
   const Recipe& r_;
   TrainOptions options_;
@@ -264,8 +266,8 @@ void Trainer::prepare() {
   if (r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
   fs::create_directories(r_.output.output_dir);
   write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
-  metrics_ = std::make_unique<MetricsLog>(
-      (fs::path(r_.output.output_dir) / "metrics.jsonl").string());
+  metrics_ =
+      std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());
   if (r_.logging.tensorboard) {
     const std::string dir = r_.logging.logging_dir.empty()
                                 ? (fs::path(r_.output.output_dir) / "runs").string()
@@ -339,9 +341,9 @@ void Trainer::resume(const std::string& dir) {
   set_rng_states(ckpt.rng);
   last_saved_step_ = state_.global_step;
   last_checkpoint_ = dir;
-  log_info("resumed from " + dir + " at step " + std::to_string(state_.global_step) +
-           " (epoch " + std::to_string(state_.data_epoch) + ", batch " +
-           std::to_string(state_.data_batch) + ")");
+  log_info("resumed from " + dir + " at step " + std::to_string(state_.global_step) + " (epoch " +
+           std::to_string(state_.data_epoch) + ", batch " + std::to_string(state_.data_batch) +
+           ")");
 }
 
 void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
@@ -391,8 +393,7 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
   } else if (correction != 1.0 && !grads.empty()) {
     at::_foreach_mul_(grads, correction);
   }
-  const double max_norm =
-      r_.training.max_grad_norm > 0 ? r_.training.max_grad_norm : INFINITY;
+  const double max_norm = r_.training.max_grad_norm > 0 ? r_.training.max_grad_norm : INFINITY;
   const at::Tensor norm = clip_grad_norm(params_, max_norm);
   last_grad_norm_ = norm.defined() ? norm.item<double>() : 0.0;
   const auto lrs = scheduler_->last_lr();
@@ -436,7 +437,8 @@ void Trainer::log_record(const std::string& split,
                          const std::vector<std::pair<std::string, double>>& values) {
   metrics_->log(state_.global_step, state_.epoch, split, values);
   nlohmann::json rec = nlohmann::json::object();
-  for (const auto& [k, v] : values) rec[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  for (const auto& [k, v] : values)
+    rec[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   rec["epoch"] = state_.epoch;
   rec["step"] = state_.global_step;
   state_.log_history.push_back(rec);
@@ -477,21 +479,26 @@ void Trainer::log_train() {
   window_start_ = std::chrono::steady_clock::now();
 }
 
+void Trainer::log_metrics(const std::string& split, const std::string& title,
+                          const std::map<std::string, double>& scalars) {
+  std::vector<std::pair<std::string, double>> values;
+  std::string line = title + ":";
+  for (const auto& [k, v] : scalars) {
+    values.emplace_back(split + "_" + k, v);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
+    line += buf;
+  }
+  log_record(split, values);
+  log_info(line);
+}
+
 void Trainer::evaluate_and_track(bool* stop, bool track) {
   if (!setup_.validation) return;
   progress_->clear();
   const auto scalars = evaluate(*setup_.validation);
   last_eval_ = scalars;
-  std::vector<std::pair<std::string, double>> values;
-  std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
-  for (const auto& [k, v] : scalars) {
-    values.emplace_back("eval_" + k, v);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
-    line += buf;
-  }
-  log_record("eval", values);
-  log_info(line);
+  log_metrics("eval", "eval at step " + std::to_string(state_.global_step), scalars);
   if (!track) return;
   const double value = eval::metric_value(scalars, metric_name_);
   const double threshold = r_.evaluation.early_stopping_threshold;
@@ -536,9 +543,8 @@ std::string Trainer::save_checkpoint() {
   last_checkpoint_ = write_checkpoint(r_.output.output_dir, in);
   last_saved_step_ = state_.global_step;
   // A best checkpoint that was never written (save_strategy steps off the eval step) is none.
-  const auto deleted =
-      rotate_checkpoints(r_.output.output_dir, r_.evaluation.save_total_limit,
-                         state_.best_model_checkpoint);
+  const auto deleted = rotate_checkpoints(r_.output.output_dir, r_.evaluation.save_total_limit,
+                                          state_.best_model_checkpoint);
   for (const auto& d : deleted) log_debug("deleted old checkpoint " + d);
   log_info("saved " + last_checkpoint_);
   return last_checkpoint_;
@@ -564,7 +570,8 @@ void Trainer::write_export(TrainResult& result) {
 TrainResult Trainer::run() {
   TrainResult result;
   const char* env_dump = std::getenv("CLINTORCH_DUMP_BATCHES");
-  if (options_.dump_batches_dir.empty() && env_dump != nullptr) options_.dump_batches_dir = env_dump;
+  if (options_.dump_batches_dir.empty() && env_dump != nullptr)
+    options_.dump_batches_dir = env_dump;
   if (!options_.dump_batches_dir.empty()) fs::create_directories(options_.dump_batches_dir);
   prepare();
   SignalGuard signals(options_.handle_signals);
@@ -595,7 +602,8 @@ TrainResult Trainer::run() {
   int64_t epoch = state_.data_epoch;
   int64_t index = state_.data_batch;
   while (state_.global_step < state_.max_steps && !stop) {
-    const int64_t batches = static_cast<int64_t>(loader_->num_batches(static_cast<uint64_t>(epoch)));
+    const int64_t batches =
+        static_cast<int64_t>(loader_->num_batches(static_cast<uint64_t>(epoch)));
     if (index >= batches) {
       ++epoch;
       index = 0;
@@ -605,8 +613,8 @@ TrainResult Trainer::run() {
     train_step(epoch, index, count);
     index += count;
     const bool epoch_end = index >= batches;
-    state_.epoch = static_cast<double>(epoch) +
-                   static_cast<double>(index) / static_cast<double>(batches);
+    state_.epoch =
+        static_cast<double>(epoch) + static_cast<double>(index) / static_cast<double>(batches);
     state_.data_epoch = epoch_end ? epoch + 1 : epoch;
     state_.data_batch = epoch_end ? 0 : index;
     const int64_t step = state_.global_step;
@@ -649,7 +657,8 @@ TrainResult Trainer::run() {
       result.exit_code = 128 + stop_signal;
       log_warning(std::string("interrupted by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
                   " after step " + std::to_string(state_.global_step) + "; checkpoint " +
-                  result.last_checkpoint + " written; resume with --set "
+                  result.last_checkpoint +
+                  " written; resume with --set "
                   "training.resume_from_checkpoint=last; exit code " +
                   std::to_string(result.exit_code));
     } else {
@@ -661,7 +670,8 @@ TrainResult Trainer::run() {
 
   // Finished (all steps or early stopping).
   if (window_steps_ > 0) log_train();
-  if (save_strategy == "steps" || save_strategy == "epoch") result.last_checkpoint = save_checkpoint();
+  if (save_strategy == "steps" || save_strategy == "epoch")
+    result.last_checkpoint = save_checkpoint();
   if (r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
       fs::exists(state_.best_model_checkpoint)) {
     setup_.model->load_weights(state_.best_model_checkpoint, /*strict=*/true);
@@ -673,16 +683,7 @@ TrainResult Trainer::run() {
   if (setup_.test) {
     const auto scalars = evaluate(*setup_.test);
     result.test = scalars;
-    std::vector<std::pair<std::string, double>> values;
-    std::string line = "test:";
-    for (const auto& [k, v] : scalars) {
-      values.emplace_back("test_" + k, v);
-      char buf[64];
-      std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
-      line += buf;
-    }
-    log_record("test", values);
-    log_info(line);
+    log_metrics("test", "test", scalars);
   }
   write_file_atomic((fs::path(r_.output.output_dir) / "trainer_state.json").string(),
                     state_.to_json().dump(2) + "\n");
