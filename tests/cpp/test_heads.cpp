@@ -17,6 +17,7 @@
 #include "model/heads/crf.h"
 #include "model/heads/registry.h"
 #include "model/heads/task_model.h"
+#include "test_helpers.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -28,14 +29,7 @@ using clintorch::model::LinearChainCrf;
 namespace {
 
 BertConfig tiny_config() {
-  BertConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 24;
-  c.max_position_embeddings = 32;
-  return c;
+  return clintorch::test::tiny_bert_config(40, 32);
 }
 
 std::string error_of(const std::function<void()>& f) {

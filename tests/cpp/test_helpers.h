@@ -1,6 +1,8 @@
 // Helpers shared by the C++ tests.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -8,8 +10,8 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "model/config.h"
 
 namespace clintorch::test {
 
@@ -25,7 +27,8 @@ inline CommandResult run_command(const std::string& command) {
   if (!pipe) return result;
   std::array<char, 4096> buffer{};
   size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int raw = pclose(pipe);
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   return result;
@@ -72,5 +75,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A BERT small enough for unit tests: 2 layers, hidden 16, 4 heads, intermediate 24.
+inline model::BertConfig tiny_bert_config(int64_t vocab_size, int64_t max_position_embeddings) {
+  model::BertConfig c;
+  c.vocab_size = vocab_size;
+  c.hidden_size = 16;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 24;
+  c.max_position_embeddings = max_position_embeddings;
+  return c;
+}
 
 }  // namespace clintorch::test

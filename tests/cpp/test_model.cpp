@@ -15,6 +15,7 @@
 #include "model/autocast.h"
 #include "model/bert.h"
 #include "model/pretrained.h"
+#include "test_helpers.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -24,14 +25,7 @@ using clintorch::model::BertModel;
 namespace {
 
 BertConfig tiny_config() {
-  BertConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 24;
-  c.max_position_embeddings = 32;
-  return c;
+  return clintorch::test::tiny_bert_config(50, 32);
 }
 
 fs::path temp_dir(const std::string& name) {

@@ -26,14 +26,7 @@ namespace {
 using namespace clintorch;
 
 model::BertConfig tiny_config(int64_t vocab) {
-  model::BertConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 24;
-  c.max_position_embeddings = 128;
-  return c;
+  return test::tiny_bert_config(vocab, 128);
 }
 
 // A fresh model whose classifier bias is spread so that every label gets predicted somewhere.
