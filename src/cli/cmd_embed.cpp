@@ -11,6 +11,7 @@
 #include "infer/embed.h"
 #include "infer/inputs.h"
 #include "io/npy.h"
+#include "model/autocast.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -34,6 +35,7 @@ struct EmbedArgs {
   size_t batch_size = 32;
   size_t threads = 0;
   std::string device = "cpu";
+  std::string dtype = "auto";
 };
 
 void run_embed(const EmbedArgs& args) {
@@ -64,6 +66,7 @@ void run_embed(const EmbedArgs& args) {
   o.batch_size = args.batch_size;
   o.threads = args.threads;
   o.device = infer::parse_device(args.device);
+  o.autocast = model::inference_autocast(args.dtype, o.device.type());
   const infer::Embedder embedder(args.model, o);
   const int64_t dim = embedder.dim();
 
@@ -145,6 +148,9 @@ void add_embed(CLI::App& app) {
   sub->add_option("--threads", args->threads,
                   "Threads for the model and the tokenizer (0 = LibTorch's default, all cores)");
   sub->add_option("--device", args->device, "cpu (default), cuda, cuda:N or auto");
+  sub->add_option("--dtype", args->dtype,
+                  "auto (bf16 on a CPU with AVX512-BF16/AMX, else fp32), fp32 or bf16")
+      ->capture_default_str();
   sub->callback([args, layer, stride]() {
     args->layer_given = layer->count() > 0;
     args->stride_given = stride->count() > 0;

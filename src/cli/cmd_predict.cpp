@@ -11,6 +11,7 @@
 #include "data/windows.h"
 #include "eval/inference.h"
 #include "eval/predict.h"
+#include "model/autocast.h"
 #include "util/error.h"
 
 namespace clintorch::cli {
@@ -22,6 +23,7 @@ void add_predict(CLI::App& app) {
     std::string model;
     eval::PredictOptions predict;
     std::string device = "cpu";
+    std::string dtype = "auto";
     std::string window_aggregation = "mean";
     bool squad_v2 = false;
   };
@@ -59,6 +61,9 @@ void add_predict(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--id-key", p.id_key, "JSONL key of the id")->capture_default_str();
   sub->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--dtype", a->dtype,
+                  "auto (bf16 on a CPU with AVX512-BF16/AMX, else fp32), fp32 or bf16")
+      ->capture_default_str();
   sub->add_option("--window-aggregation", a->window_aggregation,
                   "Classification/RE: combine the windows' logits by mean or max")
       ->check(CLI::IsMember({"mean", "max"}))
@@ -79,6 +84,7 @@ void add_predict(CLI::App& app) {
       throw UsageError("--device: unknown device '" + a->device + "' (use cpu or cuda[:N])");
     }
     o.eval.window_aggregation = data::parse_window_aggregation(a->window_aggregation);
+    o.eval.autocast = model::inference_autocast(a->dtype, o.eval.device.type());
     o.eval.qa.version_2_with_negative = a->squad_v2;
     eval::InferenceLoadOptions lo;
     lo.device = o.eval.device;

@@ -514,6 +514,7 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
       batch[model::batch_key::kLabelMask] = ner_label_mask(*td, cpu).to(o.device);
     model::TaskForwardOptions fo;
     fo.compute_loss = labeled;
+    fo.unpad = true;
     const model::HeadOutput out = model->forward(batch, fo);
     if (labeled) add_loss(acc, out);
 

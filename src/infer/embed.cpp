@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "infer/inputs.h"
+#include "model/autocast.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -156,7 +157,10 @@ std::vector<float> Embedder::embed(const std::vector<std::string>& texts) const 
   const int32_t pad_id = m.tokenizer.pad_id();
   model::ForwardOptions fo;
   fo.output_hidden_states = m.hidden_index >= 0 || m.last_n > 0;
+  fo.unpad = true;  // pooling reads the real tokens only
   torch::InferenceMode guard;
+  model::AutocastScope autocast(m.options.device.type(), c10::ScalarType::BFloat16,
+                                m.options.autocast == "bf16");
   for (size_t start = 0; start < windows; start += m.options.batch_size) {
     const size_t end = std::min(windows, start + m.options.batch_size);
     const auto batch = static_cast<int64_t>(end - start);

@@ -58,6 +58,9 @@ struct EmbedOptions {
   size_t threads = 0;
   // Where the model runs. Default: CPU.
   c10::Device device = c10::Device(c10::DeviceType::CPU);
+  // Autocast dtype of the forward pass: "" (fp32) or "bf16" (model::inference_autocast).
+  // Default: "".
+  std::string autocast;
 };
 
 class Embedder {

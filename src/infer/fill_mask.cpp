@@ -110,6 +110,7 @@ std::vector<FillMaskResult> FillMasker::run(const std::vector<std::string>& text
     b[model::batch_key::kPredictionMask] = (ids == mask_id).to(m.options.device);
     model::TaskForwardOptions fo;
     fo.compute_loss = false;
+    fo.unpad = true;
     const model::HeadOutput out = m.model->forward(b, fo);
     // logits: (n_masks, vocab) at the flat positions out.positions (b * seq + t)
     const at::Tensor probs = torch::softmax(out.logits.to(torch::kFloat32), -1);

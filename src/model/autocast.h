@@ -6,7 +6,20 @@
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
 
+#include <string>
+
 namespace clintorch::model {
+
+// Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo).
+// Without either, oneDNN is not used and ATen's bf16 matmul is a fallback many times slower than
+// fp32 (0.2 GFLOP/s against 47 on the 2-core AVX2 development machine): bf16 then only costs.
+bool cpu_has_native_bf16();
+
+// The autocast dtype name ("" = fp32, "bf16") for an inference `--dtype` value: "fp32", "bf16",
+// or "auto" = bf16 on a CPU with native bf16 (above), fp32 elsewhere (CUDA included: pass bf16
+// explicitly on a GPU that has it). Throws a UsageError naming `flag` for any other value.
+std::string inference_autocast(const std::string& dtype, c10::DeviceType device,
+                               const std::string& flag = "--dtype");
 
 class AutocastScope {
  public:

@@ -30,6 +30,11 @@ AttentionMask AttentionMask::from_padding_mask(const at::Tensor& attention_mask,
   return m;
 }
 
+at::Tensor AttentionMask::pad(const at::Tensor& rows) const {
+  // index_copy into zeros is differentiable in `rows`; its backward is an index_select.
+  return torch::zeros({batch * seq, rows.size(1)}, rows.options()).index_copy(0, tokens, rows);
+}
+
 // ---------------------------------------------------------------------------------------------
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
   auto word = torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size);
@@ -46,14 +51,20 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
 }
 
 at::Tensor BertEmbeddingsImpl::forward(const at::Tensor& input_ids,
-                                       const at::Tensor& token_type_ids) {
+                                       const at::Tensor& token_type_ids, const at::Tensor& tokens) {
   const int64_t seq = input_ids.size(1);
-  const at::Tensor positions =
-      torch::arange(seq, torch::TensorOptions().dtype(torch::kLong).device(input_ids.device()))
-          .unsqueeze(0);  // (1, seq)
+  const auto long_options = torch::TensorOptions().dtype(torch::kLong).device(input_ids.device());
+  at::Tensor ids = input_ids, types = token_type_ids, positions;
+  if (tokens.defined()) {  // the real tokens only: (tokens)
+    ids = input_ids.reshape({-1}).index_select(0, tokens);
+    types = token_type_ids.reshape({-1}).index_select(0, tokens);
+    positions = tokens.remainder(seq);  // transformers' positions are 0..seq-1 in every row
+  } else {
+    positions = torch::arange(seq, long_options).unsqueeze(0);  // (1, seq)
+  }
   // Summed in HF's order (word + type, then + position) so fp32 rounding matches.
-  at::Tensor x = word_embeddings(input_ids) + token_type_embeddings(token_type_ids);
-  x = x + position_embeddings(positions);  // (batch, seq, hidden)
+  at::Tensor x = word_embeddings(ids) + token_type_embeddings(types);
+  x = x + position_embeddings(positions);  // (batch, seq, hidden) or (tokens, hidden)
   return dropout(LayerNorm(x));
 }
 
@@ -86,13 +97,19 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
 
 at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const AttentionMask& mask,
                                           at::Tensor* probs) {
-  const int64_t batch = hidden.size(0), seq = hidden.size(1);
-  auto heads = [&](const at::Tensor& x) {  // (batch, seq, hidden) -> (batch, heads, seq, head_dim)
-    return x.view({batch, seq, num_heads_, head_dim_}).transpose(1, 2);
-  };
-  const at::Tensor q = heads(query(hidden));
-  const at::Tensor k = heads(key(hidden));
-  const at::Tensor v = heads(value(hidden));
+  const int64_t hidden_size = num_heads_ * head_dim_;
+  // One GEMM for Q, K and V: (rows, hidden) x (3 hidden, hidden)^T. Under autocast the cat runs
+  // in fp32 and linear casts once, as it would for each projection.
+  const at::Tensor weight = torch::cat({query->weight, key->weight, value->weight});
+  const at::Tensor bias = torch::cat({query->bias, key->bias, value->bias});
+  at::Tensor qkv = torch::linear(hidden, weight, bias);  // (batch, seq, 3 hidden) or (tokens, ..)
+  const bool unpadded = mask.unpadded();
+  const int64_t batch = unpadded ? mask.batch : hidden.size(0);
+  const int64_t seq = unpadded ? mask.seq : hidden.size(1);
+  if (unpadded) qkv = mask.pad(qkv);  // attention needs the (batch, seq) grid
+  // (batch, seq, 3, heads, head_dim) -> three (batch, heads, seq, head_dim) views
+  const at::Tensor split = qkv.view({batch, seq, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  const at::Tensor q = split[0], k = split[1], v = split[2];
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   at::Tensor context;  // (batch, heads, seq, head_dim)
   if (probs == nullptr) {
@@ -109,7 +126,9 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const Attent
     attention = dropout(attention);
     context = torch::matmul(attention, v);
   }
-  return context.transpose(1, 2).reshape({batch, seq, num_heads_ * head_dim_});
+  context = context.transpose(1, 2);  // (batch, seq, heads, head_dim)
+  if (unpadded) return context.reshape({batch * seq, hidden_size}).index_select(0, mask.tokens);
+  return context.reshape({batch, seq, hidden_size});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,15 +272,29 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids,
   }
 
   BertModelOutput out;
-  at::Tensor hidden = embeddings->forward(input_ids, types);  // (batch, seq, hidden)
-  const AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden.scalar_type());
+  AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden_dtype());
+  if (options.unpad && !options.output_attentions && mask.keep.defined()) {
+    mask.tokens = attention_mask.reshape({-1}).nonzero().squeeze(1);  // (tokens) flat indices
+    mask.batch = input_ids.size(0);
+    mask.seq = input_ids.size(1);
+  }
+  at::Tensor hidden = embeddings->forward(input_ids, types, mask.tokens);
   if (options.output_hidden_states) out.hidden_states.push_back(hidden);
   hidden =
       encoder->forward(hidden, mask, options.output_hidden_states ? &out.hidden_states : nullptr,
                        options.output_attentions ? &out.attentions : nullptr);
+  if (mask.unpadded()) {  // back to (batch, seq, hidden), zeros at the padding
+    const std::vector<int64_t> grid = {mask.batch, mask.seq, -1};
+    hidden = mask.pad(hidden).view(grid);
+    for (auto& h : out.hidden_states) h = mask.pad(h).view(grid);
+  }
   out.last_hidden_state = hidden;
   if (has_pooler()) out.pooler_output = pooler->forward(hidden);
   return out;
+}
+
+c10::ScalarType BertModelImpl::hidden_dtype() const {
+  return embeddings->word_embeddings->weight.scalar_type();
 }
 
 void BertModelImpl::resize_token_embeddings(int64_t num_tokens) {

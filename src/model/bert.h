@@ -35,6 +35,12 @@ struct ForwardOptions {
   // Check that token ids, token type ids and the sequence length fit the config, with a clear
   // error instead of an index error from the embedding (costs one device sync). Default: true.
   bool check_inputs = true;
+  // Run the embeddings, every projection, the FFN, GELU, LayerNorm and dropout on the real tokens
+  // only, as one (total_tokens, hidden) matrix, and pad just around attention. Padded positions
+  // of last_hidden_state and hidden_states are then zero (transformers fills them with values
+  // that no head should read); real positions are equal to the padded path up to rounding.
+  // Ignored when output_attentions is set or nothing is padded. Default: false.
+  bool unpad = false;
 };
 
 struct BertModelOutput {
@@ -48,6 +54,15 @@ struct BertModelOutput {
 struct AttentionMask {
   at::Tensor keep;      // (batch, 1, 1, seq) bool, true = attend; undefined when nothing is padded
   at::Tensor additive;  // (batch, 1, 1, seq) 0 or finfo.min in the hidden dtype; same condition
+  // The unpadded layout (ForwardOptions::unpad): hidden states are (tokens, hidden) rows, the
+  // real tokens of the (batch, seq) grid in row-major order; `tokens` holds their flat indices
+  // b * seq + t, (tokens) int64. Undefined in the padded layout.
+  at::Tensor tokens;
+  int64_t batch = 0, seq = 0;
+
+  bool unpadded() const { return tokens.defined(); }
+  // (tokens, width) rows -> (batch * seq, width) with zeros at the padding.
+  at::Tensor pad(const at::Tensor& rows) const;
 
   // From a (batch, seq) mask of 1 = token, 0 = padding (any integer or bool dtype); `dtype` is the
   // floating type of the additive form. An undefined or all-ones mask gives an empty AttentionMask.
@@ -57,8 +72,10 @@ struct AttentionMask {
 class BertEmbeddingsImpl : public torch::nn::Module {
  public:
   explicit BertEmbeddingsImpl(const BertConfig& config);
-  // input_ids, token_type_ids: (batch, seq) int64 -> (batch, seq, hidden)
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids);
+  // input_ids, token_type_ids: (batch, seq) int64 -> (batch, seq, hidden). With `tokens`
+  // (AttentionMask::tokens) defined, only those flat positions: -> (tokens, hidden).
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids,
+                     const at::Tensor& tokens = {});
   // Replaces word_embeddings by one with `num_tokens` rows, keeping the first rows; new rows get
   // the mean of the old ones (transformers' mean_resizing, without its 1e-9-scaled noise).
   void resize(int64_t num_tokens, const std::optional<int64_t>& padding_idx);
@@ -74,10 +91,13 @@ TORCH_MODULE(BertEmbeddings);
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertConfig& config);
-  // hidden: (batch, seq, hidden) -> context (batch, seq, hidden); when `probs` is non-null it
-  // receives the attention probabilities (batch, heads, seq, seq).
+  // hidden: (batch, seq, hidden), or (tokens, hidden) when mask.unpadded() -> context of the same
+  // shape; when `probs` is non-null it receives the attention probabilities
+  // (batch, heads, seq, seq). Q, K and V come from one GEMM on the concatenated weights.
   at::Tensor forward(const at::Tensor& hidden, const AttentionMask& mask, at::Tensor* probs);
 
+  // The three projections stay separate parameters so that checkpoints load and export under
+  // their transformers names; forward() concatenates them once per call.
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};  // (hidden, hidden) each
   torch::nn::Dropout dropout{nullptr};
 
@@ -183,6 +203,9 @@ class BertModelImpl : public torch::nn::Module {
   BertPooler pooler{nullptr};
 
  private:
+  // The floating type of the hidden states (that of the embedding weights).
+  c10::ScalarType hidden_dtype() const;
+
   BertConfig config_;
 };
 TORCH_MODULE(BertModel);

@@ -232,6 +232,12 @@ void Trainer::prepare() {
     fail(r_.where("training.fp16"), "training.fp16 needs CUDA, but training runs on the CPU",
          "use training.bf16 on the CPU");
   }
+  if (r_.training.bf16 && device_.is_cpu() && !model::cpu_has_native_bf16()) {
+    log_warning(r_.where("training.bf16") +
+                ": this CPU has no bf16 matmul instructions (neither AVX512-BF16 nor AMX), so "
+                "bf16 autocast runs many times slower than fp32 here (transformers' too); "
+                "leave training.bf16 off on this machine");
+  }
   if (r_.training.threads > 0) at::set_num_threads(static_cast<int>(r_.training.threads));
   if (r_.training.deterministic) {
     if (device_.is_cuda()) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
@@ -367,7 +373,9 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     model::HeadOutput out;
     {
       model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
-      out = setup_.model->forward(eval::to_model_batch(b));
+      model::TaskForwardOptions fo;
+      fo.unpad = true;
+      out = setup_.model->forward(eval::to_model_batch(b), fo);
     }
     if (!out.loss_sum.defined()) {
       fail(r_.where("data.train_file"), "the training batches carry no targets",

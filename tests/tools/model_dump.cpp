@@ -62,7 +62,7 @@ int run(int argc, char** argv) {
   CLI::App app{"Run clintorch's BERT encoder on given inputs and dump every output"};
   std::string model_dir, inputs_path, out_path, export_dir, report_path, device_name = "cpu";
   bool hidden = false, attentions = false, bf16 = false, no_pooler = false, strict = false;
-  bool load_only = false, baseline = false;
+  bool load_only = false, baseline = false, unpad = false;
   std::vector<std::string> check_files;
   app.add_option("--model", model_dir, "HuggingFace BERT directory");
   app.add_option("--inputs", inputs_path,
@@ -71,6 +71,7 @@ int run(int argc, char** argv) {
   app.add_flag("--hidden-states", hidden, "also write hidden_states.N");
   app.add_flag("--attentions", attentions, "also write attentions.N");
   app.add_flag("--bf16", bf16, "run under bf16 autocast");
+  app.add_flag("--unpad", unpad, "run the unpadded encoder path (ForwardOptions::unpad)");
   app.add_flag("--no-pooler", no_pooler, "build the encoder without pooler");
   app.add_flag("--strict", strict, "missing or unexpected weights are an error");
   app.add_option("--device", device_name, "cpu or cuda");
@@ -145,6 +146,7 @@ int run(int argc, char** argv) {
   clintorch::model::ForwardOptions fwd;
   fwd.output_hidden_states = hidden;
   fwd.output_attentions = attentions;
+  fwd.unpad = unpad;
   clintorch::model::BertModelOutput out;
   {
     clintorch::model::AutocastScope autocast(device.type(), c10::ScalarType::BFloat16, bf16);

@@ -130,6 +130,11 @@ struct HeadInfo {
   // Whether the encoder keeps its pooler (BertForSequenceClassification does; the MLM, token
   // and QA classes are built with add_pooling_layer=False).
   bool uses_pooler = false;
+  // Whether the head's results depend on the encoder's output at padded positions. The QA loss
+  // does (transformers' softmax runs over every position, padding included), so that head keeps
+  // the padded encoder path; every other head runs on the unpadded one when asked
+  // (TaskForwardOptions::unpad).
+  bool reads_padding = false;
 };
 
 // What a head's forward() gets.

@@ -23,7 +23,8 @@ class QuestionAnsweringHead : public TaskHead {
             {"question_answering", "qa"},
             "qa",
             "BertForQuestionAnswering",
-            /*uses_pooler=*/false};
+            /*uses_pooler=*/false,
+            /*reads_padding=*/true};
   }
 
   void attach(torch::nn::Module& model, const BertConfig& config) override {

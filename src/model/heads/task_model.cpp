@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -78,6 +79,9 @@ HeadOutput TaskModelImpl::forward(const Batch& batch, const TaskForwardOptions& 
   const at::Tensor ids = batch_require(batch, batch_key::kInputIds, name);
   ForwardOptions encoder_options;
   encoder_options.check_inputs = options.check_inputs;
+  // CLINTORCH_PADDED=1 turns the unpadded path off everywhere: the A/B switch of bench/run.
+  static const bool padded_only = std::getenv("CLINTORCH_PADDED") != nullptr;
+  encoder_options.unpad = options.unpad && !padded_only && !head_->info().reads_padding;
   const BertModelOutput encoded =
       bert->forward(ids, batch_get(batch, batch_key::kAttentionMask),
                     batch_get(batch, batch_key::kTokenTypeIds), encoder_options);

@@ -38,6 +38,10 @@ struct TaskForwardOptions {
   bool compute_loss = true;
   // Check token ids against the vocabulary (one device sync; see ForwardOptions). Default: true.
   bool check_inputs = true;
+  // Run the encoder on the real tokens only (ForwardOptions::unpad) unless the head reads the
+  // padding (HeadInfo::reads_padding). Results at real positions are those of the padded path up
+  // to rounding; the trainer, evaluation, predict and embed set it. Default: false.
+  bool unpad = false;
 };
 
 class TaskModelImpl : public torch::nn::Module {
