@@ -151,6 +151,9 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<uint32_t>& lengt
     if (o.shuffle) {
       Rng rng(seed);
       rng.shuffle(order);
+    } else if (o.sort_by_length) {
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
     }
   }
   for (size_t i = 0; i < n; i += o.batch_size) {

@@ -90,6 +90,9 @@ struct BatchOptions {
   // HF group_by_length: random mega-batches of mega_batch_mult x batch_size features, each
   // sorted by length, the longest feature first. Only with shuffle. Default false.
   bool group_by_length = false;
+  // Without shuffle: batches of consecutive features in order of decreasing length (stable), so
+  // inference pads little; the caller maps results back through the indices. Default: false.
+  bool sort_by_length = false;
   // Mega-batch size multiplier; 0 = HF's default min(n / (4 x batch_size), 50), at least 1.
   // Default 0.
   size_t mega_batch_mult = 0;

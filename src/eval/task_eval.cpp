@@ -468,6 +468,10 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
   bo.batch_size = o.batch_size;
   bo.max_tokens = o.max_tokens;
   bo.shuffle = false;
+  // Task data in length order (results go back by feature index). MLM keeps its order (its
+  // evaluation masks are drawn per batch), and so does QA, whose loss reads the padding
+  // (HeadInfo::reads_padding) and so depends on the batches as transformers forms them.
+  bo.sort_by_length = td != nullptr && !info.reads_padding;
   const std::vector<std::vector<size_t>> plan = data::plan_batches(dataset.lengths(), bo, 0);
 
   // Per-task collectors.

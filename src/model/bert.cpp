@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "model/fast_dropout.h"
 #include "util/error.h"
 
 namespace clintorch::model {
@@ -65,7 +66,7 @@ at::Tensor BertEmbeddingsImpl::forward(const at::Tensor& input_ids,
   // Summed in HF's order (word + type, then + position) so fp32 rounding matches.
   at::Tensor x = word_embeddings(ids) + token_type_embeddings(types);
   x = x + position_embeddings(positions);  // (batch, seq, hidden) or (tokens, hidden)
-  return dropout(LayerNorm(x));
+  return fast_dropout(LayerNorm(x), dropout->options.p(), is_training());
 }
 
 void BertEmbeddingsImpl::resize(int64_t num_tokens, const std::optional<int64_t>& padding_idx) {
@@ -112,7 +113,11 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const Attent
   const at::Tensor q = split[0], k = split[1], v = split[2];
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   at::Tensor context;  // (batch, heads, seq, head_dim)
-  if (probs == nullptr) {
+  // With attention dropout in training on the CPU, SDPA takes its math path (the flash kernel
+  // has no dropout) with torch's serial Bernoulli draws; the explicit path below is the same
+  // computation with fast_dropout.
+  const bool cpu_dropout = is_training() && attention_dropout_ > 0.0 && hidden.is_cpu();
+  if (probs == nullptr && !cpu_dropout) {
     const double p = is_training() ? attention_dropout_ : 0.0;
     std::optional<at::Tensor> attn_mask;
     if (mask.keep.defined()) attn_mask = mask.keep;
@@ -122,8 +127,8 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const Attent
     at::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;  // (batch, heads, seq, seq)
     if (mask.additive.defined()) scores = scores + mask.additive;
     at::Tensor attention = torch::softmax(scores, -1);
-    *probs = attention;
-    attention = dropout(attention);
+    if (probs != nullptr) *probs = attention;
+    attention = fast_dropout(attention, attention_dropout_, is_training());
     context = torch::matmul(attention, v);
   }
   context = context.transpose(1, 2);  // (batch, seq, heads, head_dim)
@@ -141,7 +146,7 @@ BertProjectionImpl::BertProjectionImpl(const BertConfig& c, int64_t in_features)
 }
 
 at::Tensor BertProjectionImpl::forward(const at::Tensor& hidden, const at::Tensor& residual) {
-  return LayerNorm(dropout(dense(hidden)) + residual);
+  return LayerNorm(fast_dropout(dense(hidden), dropout->options.p(), is_training()) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {

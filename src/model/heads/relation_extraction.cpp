@@ -17,6 +17,7 @@
 //   classifier), exported as BertForSequenceClassification.
 #include <torch/torch.h>
 
+#include "model/fast_dropout.h"
 #include "model/heads/head.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -98,7 +99,7 @@ class RelationExtractionHead : public TaskHead {
     const at::Tensor pooled =
         hidden.gather(1, index).reshape({hidden.size(0), 2 * hidden.size(2)});  // (batch, 2H)
     HeadOutput out;
-    out.logits = classifier_(dropout_(pooled));  // (batch, num_labels)
+    out.logits = classifier_(fast_dropout(pooled, dropout_->options.p(), dropout_->is_training()));  // (batch, num_labels)
     const at::Tensor labels = batch_get(in.batch, batch_key::kLabels);
     if (!in.compute_loss || !labels.defined()) return out;
     const LossParts loss = cross_entropy_parts(out.logits, labels.reshape({-1}), class_weights_);

@@ -11,6 +11,7 @@
 //   regression                   MSELoss; labels (batch) float for one label
 #include <torch/torch.h>
 
+#include "model/fast_dropout.h"
 #include "model/heads/head.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -88,7 +89,7 @@ class SequenceClassificationHead : public TaskHead {
   HeadOutput forward(const HeadInput& in) override {
     const at::Tensor pooled = in.encoded.pooler_output;  // (batch, hidden)
     HeadOutput out;
-    out.logits = classifier_(dropout_(pooled));  // (batch, num_labels)
+    out.logits = classifier_(fast_dropout(pooled, dropout_->options.p(), dropout_->is_training()));  // (batch, num_labels)
     const at::Tensor labels = batch_get(in.batch, batch_key::kLabels);
     if (!in.compute_loss || !labels.defined()) return out;
     const at::Tensor logits = out.logits.to(torch::kFloat32);

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "model/heads/crf.h"
+#include "model/fast_dropout.h"
 #include "model/heads/head.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -62,7 +63,7 @@ class TokenClassificationHead : public TaskHead {
   HeadOutput forward(const HeadInput& in) override {
     const at::Tensor hidden = in.encoded.last_hidden_state;  // (batch, seq, hidden)
     HeadOutput out;
-    out.logits = classifier_(dropout_(hidden));  // (batch, seq, num_labels)
+    out.logits = classifier_(fast_dropout(hidden, dropout_->options.p(), dropout_->is_training()));  // (batch, seq, num_labels)
     const at::Tensor labels = batch_get(in.batch, batch_key::kLabels);
     if (!in.compute_loss || !labels.defined()) return out;
     if (labels.sizes() != hidden.sizes().slice(0, 2)) {
