@@ -538,7 +538,7 @@ class Bench:
                   "--batch-size", INFER_BATCH, "--threads", self.threads]
         ours_spans = self.work / "ours_predict.jsonl"
         ours = self.runner.run("infer predict fp32 ours", [
-            rel(self.binary), "predict", *common, "--output", rel(ours_spans)])
+            rel(self.binary), "predict", *common, "--dtype", "fp32", "--output", rel(ours_spans)])
         found = re.search(r"predicted \d+ documents .* in ([0-9.]+) s", ours.log.read_text())
         ours_compute = float(found.group(1)) if found else None
         out = {"model": rel(model), "model_kind": model_kind, "lines": n_lines,
@@ -795,9 +795,10 @@ def render_infer(report):
     lines = [
         "", "### Inference: NER on the NCBI-disease test sentences, embeddings", "",
         f"Input: {r['lines']} test sentences as raw text lines (words joined by spaces; "
-        f"{r['tokens']} real tokens). Model: {r['model_kind']}. fp32 only: `clintorch predict` has "
-        "no bf16/dtype option. Batches of 32 on every side: ours and the pipeline in input order, "
-        "the bare forward and ONNX Runtime sorted by length. Wall: the whole process (start-up, "
+        f"{r['tokens']} real tokens). Model: {r['model_kind']}. fp32 only (`--dtype fp32`; "
+        "`--dtype auto` picks bf16 only on a CPU with AVX512-BF16 or AMX). Batches of 32 on every "
+        "side: the pipeline in input order; ours, the bare forward and ONNX Runtime sorted by "
+        "length (ours within each chunk of lines that predict reads). Wall: the whole process (start-up, "
         "imports, loading; for ONNX also the export). Compute: tokenisation + forward (+ span "
         "decoding and writing for ours and the pipeline), as the process itself reports it.",
         "", "| impl | wall s | compute s | real tokens/s (compute) | MFU | peak RSS MiB | "
