@@ -67,6 +67,20 @@ def align_first_subtoken(tokenizer, sentences, label2id, max_length):
     return features
 
 
+# TrainingArguments both reference trainers share: non-padding token counts, and nothing in the
+# timed loop besides training (no evaluation, checkpoints, loggers, progress bar or workers).
+TIMED_TRAINING_ARGS = dict(
+    include_num_input_tokens_seen="non_padding",
+    eval_strategy="no",
+    save_strategy="no",
+    logging_strategy="steps",
+    logging_steps=50,
+    report_to="none",
+    disable_tqdm=True,
+    dataloader_num_workers=0,
+)
+
+
 def step_timer_callback():
     """A TrainerCallback recording (global_step, wall time, non-padding tokens seen so far) at the
     end of every optimizer step: the same point at which our trainer writes its per-step record

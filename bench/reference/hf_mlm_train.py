@@ -76,14 +76,7 @@ def main(argv=None):
         bf16=args.bf16,
         use_cpu=True,
         seed=args.seed,
-        include_num_input_tokens_seen="non_padding",
-        eval_strategy="no",
-        save_strategy="no",
-        logging_strategy="steps",
-        logging_steps=50,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
+        **common.TIMED_TRAINING_ARGS,
     )
     timer = common.step_timer_callback()
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=args.mlm_probability)

@@ -79,14 +79,7 @@ def main(argv=None):
         use_cpu=True,
         seed=args.seed,
         train_sampling_strategy="group_by_length" if args.group_by_length else "random",
-        include_num_input_tokens_seen="non_padding",
-        eval_strategy="no",
-        save_strategy="no",
-        logging_strategy="steps",
-        logging_steps=50,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
+        **common.TIMED_TRAINING_ARGS,
     )
     timer = common.step_timer_callback()
     trainer = Trainer(model=model, args=training_args, train_dataset=train,
