@@ -25,7 +25,8 @@ ru_maxrss from wait4):
    the CPU multiplies bf16 fast, else in fp32 (--mlm-precision; see bf16_is_fast).
 3. Inference on the NCBI-disease test sentences as raw text lines with a NER model (the export of
    our fp32 run of row 1, else a MiniLM with a fresh head that transformers saves once):
-   `clintorch predict` against the transformers pipeline (aggregation "simple"), a bare batched
+   `clintorch predict` against the transformers pipeline (aggregation "first", our labelling:
+   each word takes its first sub-token's label), a bare batched
    forward and ONNX Runtime (bench/reference/hf_ner_infer.py), entity spans compared with the
    pipeline's; `clintorch embed` against sentence-transformers (st_embed.py) on the same lines.
 4. MFU: the fp32 and bf16 matmul peak of this machine measured here (torch linear, --threads
@@ -806,7 +807,7 @@ def render_infer(report):
         "|---|---|---|---|---|---|---|---|"]
     ours = r["ours"]
     names = (("ours", "clintorch predict"),
-             ("pipeline", 'pipeline("token-classification", aggregation_strategy="simple")'),
+             ("pipeline", 'pipeline("token-classification", aggregation_strategy="first")'),
              ("forward", "transformers forward, inference_mode"),
              ("onnx", "ONNX Runtime (torch.onnx.export)"))
     for key, name in names:
@@ -823,9 +824,8 @@ def render_infer(report):
               f"{onnx['max_abs_diff_vs_torch']:.1e} of PyTorch's on the longest batch. Entity "
               f"spans against the pipeline's (start, end, label): {sp['identical_lines']} of "
               f"{sp['lines']} lines identical; ours {sp['ours_spans']} spans, pipeline "
-              f"{sp['hf_spans']}, {sp['common_spans']} in common (ours labels each word by its "
-              "first sub-token, the pipeline's \"simple\" aggregation groups sub-token "
-              "predictions).",
+              f"{sp['hf_spans']}, {sp['common_spans']} in common (both label each word by its "
+              "first sub-token: the pipeline with aggregation \"first\").",
               "", "Embeddings (all-MiniLM-L6-v2, mean pooling, L2-normalised, batch 32, the same "
               "lines):",
               "", "| impl | wall s | compute s | peak RSS MiB |", "|---|---|---|---|"]

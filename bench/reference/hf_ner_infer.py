@@ -4,7 +4,7 @@
     init      save a token-classification model once: the pretrained encoder with a freshly
               initialised (seeded) classifier and the tokenizer files (a speed-only stand-in for
               a fine-tuned model)
-    pipeline  transformers pipeline("token-classification", aggregation_strategy="simple"),
+    pipeline  transformers pipeline("token-classification", aggregation_strategy="first"),
               batch_size --batch-size, lines in input order; writes the entity spans as JSONL
     forward   the bare model: lines tokenised, sorted by length, batches of --batch-size padded
               to their longest, forward under torch.inference_mode, argmax per token
@@ -71,7 +71,7 @@ def cmd_pipeline(args):
     from transformers import pipeline
 
     t0 = time.perf_counter()
-    ner = pipeline("token-classification", model=args.model, aggregation_strategy="simple",
+    ner = pipeline("token-classification", model=args.model, aggregation_strategy="first",
                    device="cpu")
     lines = read_lines(args.input)
     t1 = time.perf_counter()
