@@ -93,7 +93,6 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
   query = register_module("query", torch::nn::Linear(c.hidden_size, c.hidden_size));
   key = register_module("key", torch::nn::Linear(c.hidden_size, c.hidden_size));
   value = register_module("value", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
 }
 
 at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const AttentionMask& mask,
@@ -109,7 +108,8 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const Attent
   const int64_t seq = unpadded ? mask.seq : hidden.size(1);
   if (unpadded) qkv = mask.pad(qkv);  // attention needs the (batch, seq) grid
   // (batch, seq, 3, heads, head_dim) -> three (batch, heads, seq, head_dim) views
-  const at::Tensor split = qkv.view({batch, seq, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  const at::Tensor split =
+      qkv.view({batch, seq, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = split[0], k = split[1], v = split[2];
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   at::Tensor context;  // (batch, heads, seq, head_dim)

@@ -99,7 +99,6 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   // The three projections stay separate parameters so that checkpoints load and export under
   // their transformers names; forward() concatenates them once per call.
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};  // (hidden, hidden) each
-  torch::nn::Dropout dropout{nullptr};
 
  private:
   int64_t num_heads_, head_dim_;

@@ -24,11 +24,14 @@ inline uint32_t mix32(uint32_t x) {
   return x;
 }
 
-// Two rounds keyed by both halves of the seed; the index's high half enters the second round so
-// that tensors beyond 2^32 elements do not repeat masks.
-inline uint32_t keep_hash(uint32_t seed_lo, uint32_t seed_hi, uint64_t index) {
-  const uint32_t lo = static_cast<uint32_t>(index), hi = static_cast<uint32_t>(index >> 32);
-  return mix32(mix32(lo ^ seed_lo) + seed_hi + hi * 0x9e3779b9U);
+// The keep hash of element index = hi * 2^32 + lo: two rounds keyed by both halves of the seed.
+// The index's high half enters the second round through `key` (round_key) so that tensors beyond
+// 2^32 elements do not repeat masks, and the kernel's inner loop stays on 32-bit lanes.
+inline uint32_t round_key(uint32_t seed_hi, uint32_t hi) {
+  return seed_hi + hi * 0x9e3779b9U;
+}
+inline uint32_t keep_hash(uint32_t seed_lo, uint32_t key, uint32_t lo) {
+  return mix32(mix32(lo ^ seed_lo) + key);
 }
 
 // out[i] = in[i] * scale where kept, else 0, for i in [begin, end). The range is cut where the
@@ -40,13 +43,13 @@ inline void mask_range_impl(const T* in, T* out, int64_t begin, int64_t end, uin
   while (begin < end) {
     const auto hi = static_cast<uint64_t>(begin) >> 32;
     const int64_t stop = std::min<int64_t>(end, static_cast<int64_t>((hi + 1) << 32));
-    const uint32_t key = seed_hi + static_cast<uint32_t>(hi) * 0x9e3779b9U;
+    const uint32_t key = round_key(seed_hi, static_cast<uint32_t>(hi));
     const auto base = static_cast<uint32_t>(begin);
     const auto n = static_cast<uint32_t>(stop - begin);
     const T* src = in + begin;
     T* dst = out + begin;
     for (uint32_t j = 0; j < n; ++j) {
-      const uint32_t h = mix32(mix32((base + j) ^ seed_lo) + key);
+      const uint32_t h = keep_hash(seed_lo, key, base + j);
       const float v = static_cast<float>(src[j]) * scale;
       dst[j] = static_cast<T>(h >= threshold ? v : 0.0f);
     }
@@ -63,8 +66,8 @@ void mask_range(const float* in, float* out, int64_t begin, int64_t end, uint32_
 }
 
 template <typename T>
-void mask_range(const T* in, T* out, int64_t begin, int64_t end, uint32_t seed_lo,
-                uint32_t seed_hi, uint32_t threshold, float scale) {
+void mask_range(const T* in, T* out, int64_t begin, int64_t end, uint32_t seed_lo, uint32_t seed_hi,
+                uint32_t threshold, float scale) {
   mask_range_impl(in, out, begin, end, seed_lo, seed_hi, threshold, scale);
 }
 
@@ -101,8 +104,7 @@ uint64_t draw_seed() {
 
 class FastDropoutFunction : public torch::autograd::Function<FastDropoutFunction> {
  public:
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
-                            double p) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, double p) {
     const uint64_t seed = draw_seed();
     ctx->saved_data["seed"] = static_cast<int64_t>(seed);
     ctx->saved_data["p"] = p;
@@ -120,15 +122,16 @@ class FastDropoutFunction : public torch::autograd::Function<FastDropoutFunction
 }  // namespace
 
 bool fast_dropout_keeps(uint64_t seed, uint64_t index, uint32_t threshold) {
-  return keep_hash(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), index) >=
-         threshold;
+  const uint32_t key =
+      round_key(static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(index >> 32));
+  return keep_hash(static_cast<uint32_t>(seed), key, static_cast<uint32_t>(index)) >= threshold;
 }
 
 at::Tensor fast_dropout(const at::Tensor& x, double p, bool training) {
   if (!training || p <= 0.0) return x;
   const auto type = x.scalar_type();
-  const bool supported = type == at::kFloat || type == at::kDouble || type == at::kBFloat16 ||
-                         type == at::kHalf;
+  const bool supported =
+      type == at::kFloat || type == at::kDouble || type == at::kBFloat16 || type == at::kHalf;
   if (!x.device().is_cpu() || !supported || p >= 1.0) return at::dropout(x, p, true);
   return FastDropoutFunction::apply(x, p);
 }

@@ -75,13 +75,13 @@ TaskModelImpl::TaskModelImpl(const BertConfig& config, std::shared_ptr<TaskHead>
 }
 
 HeadOutput TaskModelImpl::forward(const Batch& batch, const TaskForwardOptions& options) {
-  const std::string name = head_->info().name;
-  const at::Tensor ids = batch_require(batch, batch_key::kInputIds, name);
+  const HeadInfo info = head_->info();
+  const at::Tensor ids = batch_require(batch, batch_key::kInputIds, info.name);
   ForwardOptions encoder_options;
   encoder_options.check_inputs = options.check_inputs;
   // CLINTORCH_PADDED=1 turns the unpadded path off everywhere: the A/B switch of bench/run.
   static const bool padded_only = std::getenv("CLINTORCH_PADDED") != nullptr;
-  encoder_options.unpad = options.unpad && !padded_only && !head_->info().reads_padding;
+  encoder_options.unpad = options.unpad && !padded_only && !info.reads_padding;
   const BertModelOutput encoded =
       bert->forward(ids, batch_get(batch, batch_key::kAttentionMask),
                     batch_get(batch, batch_key::kTokenTypeIds), encoder_options);
