@@ -1,5 +1,6 @@
 #include "model/bert.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -13,6 +14,24 @@ namespace clintorch::model {
 namespace F = torch::nn::functional;
 
 // ---------------------------------------------------------------------------------------------
+int64_t unpadded_rows(int64_t real) {
+  int64_t step = 64;
+  while (step * 16 <= real) step *= 2;  // 8 steps per doubling above 512
+  return (real + step - 1) / step * step;
+}
+
+namespace {
+
+// oneDNN runs the CPU's bf16 matmuls and caches per shape; fp32 goes to BLAS, CUDA to cuBLAS.
+bool bucket_rows(const at::Tensor& like, c10::ScalarType hidden_dtype) {
+  if (!like.is_cpu()) return false;
+  if (hidden_dtype == torch::kBFloat16 || hidden_dtype == torch::kFloat16) return true;
+  return at::autocast::is_autocast_enabled(at::kCPU) &&
+         at::autocast::get_autocast_dtype(at::kCPU) != torch::kFloat32;
+}
+
+}  // namespace
+
 AttentionMask AttentionMask::from_padding_mask(const at::Tensor& attention_mask,
                                                c10::ScalarType dtype) {
   AttentionMask m;
@@ -279,7 +298,16 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids,
   BertModelOutput out;
   AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden_dtype());
   if (options.unpad && !options.output_attentions && mask.keep.defined()) {
-    mask.tokens = attention_mask.reshape({-1}).nonzero().squeeze(1);  // (tokens) flat indices
+    at::Tensor rows = attention_mask.reshape({-1}).to(torch::kBool);  // (batch * seq)
+    if (bucket_rows(rows, hidden_dtype())) {  // pad the row count with padding positions
+      const int64_t real = rows.sum().item<int64_t>();
+      const int64_t extra = std::min(unpadded_rows(real), rows.numel()) - real;
+      if (extra > 0) {
+        const at::Tensor pad = rows.logical_not();
+        rows = rows.logical_or(pad.logical_and(pad.cumsum(0).le(extra)));
+      }
+    }
+    mask.tokens = rows.nonzero().squeeze(1);  // (tokens) flat indices
     mask.batch = input_ids.size(0);
     mask.seq = input_ids.size(1);
   }

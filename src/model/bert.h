@@ -39,7 +39,10 @@ struct ForwardOptions {
   // only, as one (total_tokens, hidden) matrix, and pad just around attention. Padded positions
   // of last_hidden_state and hidden_states are then zero (transformers fills them with values
   // that no head should read); real positions are equal to the padded path up to rounding.
-  // Ignored when output_attentions is set or nothing is padded. Default: false.
+  // Ignored when output_attentions is set or nothing is padded. On the CPU in bf16 (autocast or
+  // bf16 weights) the row count is rounded up (unpadded_rows) with padding positions, whose
+  // outputs are then the padded path's: oneDNN keeps kernels per matrix shape, and a new row
+  // count per batch made its memory grow with the input. Default: false.
   bool unpad = false;
 };
 
@@ -50,12 +53,18 @@ struct BertModelOutput {
   std::vector<at::Tensor> attentions;     // num_hidden_layers of (batch, heads, seq, seq), if asked
 };
 
+// The rows the unpadded path runs for `real` real tokens where shapes are bucketed: the next of
+// 64, 128, ... below 512, then 8 steps per doubling (at most 12.5% extra rows), so that a run sees
+// a few dozen distinct shapes instead of one per batch.
+int64_t unpadded_rows(int64_t real);
+
 // The padding mask in the two forms attention needs, built once per forward.
 struct AttentionMask {
   at::Tensor keep;      // (batch, 1, 1, seq) bool, true = attend; undefined when nothing is padded
   at::Tensor additive;  // (batch, 1, 1, seq) 0 or finfo.min in the hidden dtype; same condition
   // The unpadded layout (ForwardOptions::unpad): hidden states are (tokens, hidden) rows, the
-  // real tokens of the (batch, seq) grid in row-major order; `tokens` holds their flat indices
+  // real tokens of the (batch, seq) grid (plus, when the row count is bucketed, the first padding
+  // positions) in row-major order; `tokens` holds their flat indices
   // b * seq + t, (tokens) int64. Undefined in the padded layout.
   at::Tensor tokens;
   int64_t batch = 0, seq = 0;

@@ -3,6 +3,7 @@ sentence-transformers' own embeddings (mean pooling + normalize), and cls/mean/m
 computed from transformers outputs on 1,000 PubMedQA sentences (cosine >= 0.99999 each); long
 texts windowed and averaged; .npy and JSONL outputs."""
 import json
+from pathlib import Path
 import re
 
 import numpy as np
@@ -24,6 +25,8 @@ def embed(clintorch_bin, model, texts, tmp_path, *extra, name="out.npy"):
     src = tmp_path / "in.txt"
     src.write_text("".join(t + "\n" for t in texts))
     out = tmp_path / name
+    if "--dtype" not in extra:  # parity with the fp32 references (auto is bf16 on some CPUs)
+        extra = ("--dtype", "fp32", *extra)
     proc = run_cli(clintorch_bin, "embed", "--model", model, "--input", src, "--output", out,
                    *extra)
     assert proc.returncode == 0, proc.stderr
@@ -150,7 +153,8 @@ def test_jsonl_in_and_out(clintorch_bin, minilm_dir, tmp_path):
     src.write_text("".join(json.dumps({"id": f"n{i}", "text": t}) + "\n"
                            for i, t in enumerate(SHORT[:3])))
     out = tmp_path / "out.jsonl"
-    proc = run_cli(clintorch_bin, "embed", "--model", minilm_dir, "--input", src, "--output", out)
+    proc = run_cli(clintorch_bin, "embed", "--model", minilm_dir, "--input", src, "--output", out,
+                   "--dtype", "fp32")
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["n0", "n1", "n2"]
@@ -165,3 +169,20 @@ def test_jsonl_in_and_out(clintorch_bin, minilm_dir, tmp_path):
     proc = run_cli(clintorch_bin, "embed", "--model", minilm_dir, "--output", tmp_path / "y.npy",
                    "--layer", "7", input_text="a\n")
     assert proc.returncode == 2 and "--layer 7" in proc.stderr
+
+
+def cpu_has_bf16():
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def test_bf16_embeddings_stay_close_to_fp32(clintorch_bin, minilm_dir, tmp_path):
+    """--dtype bf16 (what auto picks on a CPU with AVX512-BF16 or AMX): bf16 matmuls keep about
+    three significant digits, so the cosine to the fp32 embedding stays above 0.999."""
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no AVX512-BF16/AMX: --dtype bf16 would be emulated, slowly")
+    fp32 = embed(clintorch_bin, minilm_dir, SHORT, tmp_path, "--dtype", "fp32", name="a.npy")
+    bf16 = embed(clintorch_bin, minilm_dir, SHORT, tmp_path, "--dtype", "bf16", name="b.npy")
+    auto = embed(clintorch_bin, minilm_dir, SHORT, tmp_path, "--dtype", "auto", name="c.npy")
+    assert cosines(bf16, fp32).min() >= 0.999
+    assert np.array_equal(auto, bf16)

@@ -67,7 +67,7 @@ def test_predict_ner_spans_slice_the_text_and_match_transformers(models, clintor
     out = tmp_path / "out.jsonl"
     r = cli(clintorch_bin, "predict", "--model", model_dir, "--input", inp, "--output", out,
                 "--include-text", "--max-seq-length", MAX_LEN, "--doc-stride", 16,
-                "--batch-size", 7, "--chunk-lines", 50)
+                "--batch-size", 7, "--chunk-lines", 50, "--dtype", "fp32")
     assert r.returncode == 0, r.stderr
     records = read_jsonl(out)
     assert [rec["id"] for rec in records] == list(range(1, len(lines) + 1))
@@ -92,7 +92,7 @@ def test_predict_ner_spans_slice_the_text_and_match_transformers(models, clintor
     # Without --include-text: the same spans, no text.
     plain = tmp_path / "plain.jsonl"
     r = cli(clintorch_bin, "predict", "--model", model_dir, "--input", inp, "--output", plain,
-                "--max-seq-length", MAX_LEN, "--doc-stride", 16)
+                "--max-seq-length", MAX_LEN, "--doc-stride", 16, "--dtype", "fp32")
     assert r.returncode == 0, r.stderr
     for a, b in zip(read_jsonl(plain), records):
         assert all("text" not in e for e in a["entities"])
@@ -109,7 +109,8 @@ def test_predict_classification_and_qa_match_transformers(models, clintorch_bin,
     inp.write_text("".join(json.dumps({"id": f"doc{i}", "text": t}) + "\n"
                            for i, t in enumerate(lines)), encoding="utf-8")
     out = tmp_path / "cls_out.jsonl"
-    r = cli(clintorch_bin, "predict", "--model", model_dir, "--input", inp, "--output", out)
+    r = cli(clintorch_bin, "predict", "--model", model_dir, "--input", inp, "--output", out,
+            "--dtype", "fp32")
     assert r.returncode == 0, r.stderr
     records = read_jsonl(out)
     assert [rec["id"] for rec in records] == [f"doc{i}" for i in range(len(lines))]
@@ -128,7 +129,8 @@ def test_predict_classification_and_qa_match_transformers(models, clintorch_bin,
     texts = [l.split("\t")[0] for l in RE_BLUE.read_text().splitlines() if l.strip()]
     inp = tmp_path / "re.txt"
     inp.write_text("\n".join(texts) + "\n")
-    r = cli(clintorch_bin, "predict", "--model", re_dir, "--input", inp, "--output", out)
+    r = cli(clintorch_bin, "predict", "--model", re_dir, "--input", inp, "--output", out,
+            "--dtype", "fp32")
     assert r.returncode == 0, r.stderr
     records = read_jsonl(out)
     assert len(records) == len(texts)
@@ -145,7 +147,7 @@ def test_predict_classification_and_qa_match_transformers(models, clintorch_bin,
     inp.write_text("".join(json.dumps({"question": q, "context": c}) + "\n" for q, c in items))
     out = tmp_path / "qa_out.jsonl"
     r = cli(clintorch_bin, "predict", "--model", qa_dir, "--input", inp, "--output", out,
-                "--max-seq-length", 48, "--doc-stride", 16)
+                "--max-seq-length", 48, "--doc-stride", 16, "--dtype", "fp32")
     assert r.returncode == 0, r.stderr
     for rec, (q, c) in zip(read_jsonl(out), items):
         assert rec["answer"] == c[rec["start"]:rec["end"]] and rec["answer"]
