@@ -65,7 +65,7 @@ void run_embed(const EmbedArgs& args) {
   if (args.stride_given) o.stride = args.stride;
   o.batch_size = args.batch_size;
   o.threads = args.threads;
-  o.device = infer::parse_device(args.device);
+  o.device = device_option(args.device);
   o.autocast = model::inference_autocast(args.dtype, o.device.type());
   const infer::Embedder embedder(args.model, o);
   const int64_t dim = embedder.dim();
@@ -147,7 +147,7 @@ void add_embed(CLI::App& app) {
   sub->add_option("--batch-size", args->batch_size, "Windows per forward pass (default 32)");
   sub->add_option("--threads", args->threads,
                   "Threads for the model and the tokenizer (0 = LibTorch's default, all cores)");
-  sub->add_option("--device", args->device, "cpu (default), cuda, cuda:N or auto");
+  sub->add_option("--device", args->device, kDeviceHelp);
   sub->add_option("--dtype", args->dtype,
                   "auto (bf16 on a CPU with AVX512-BF16/AMX, else fp32), fp32 or bf16")
       ->capture_default_str();

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/scoring.h"
 #include "data/dataset.h"
+#include "data/task_registry.h"
 #include "data/windows.h"
 #include "eval/inference.h"
 #include "eval/task_eval.h"
@@ -42,11 +44,10 @@ struct EvaluateArgs {
   size_t doc_stride = 0;
   size_t threads = 0;
   std::string device = "cpu";
-  std::string window_aggregation = "mean";
-  bool squad_v2 = false;
   std::string output;
   std::string predictions;
   eval::TaskEvalOptions eval;
+  ScoringArgs scoring;
 };
 
 void write_text(const std::string& path, const std::string& text) {
@@ -101,25 +102,15 @@ void run_evaluate_recipe(EvaluateArgs& a) {
     const std::string exported = recipe.output.output_dir + "/export";
     dir = std::ifstream(exported + "/config.json") ? exported : recipe.output.output_dir;
   }
-  eval::TaskEvalOptions eo = a.eval;
-  eo.device = train::resolve_device(recipe);
+  const c10::Device device = train::resolve_device(recipe);
   if (recipe.training.threads > 0)
     torch::set_num_threads(static_cast<int>(recipe.training.threads));
-  eo.batch_size = static_cast<size_t>(recipe.training.per_device_eval_batch_size);
-  eo.seqeval_mode = recipe.evaluation.seqeval_mode;
-  eo.negative_label = recipe.task.negative_label;
-  eo.window_aggregation = data::parse_window_aggregation(recipe.data.window_aggregation);
-  eo.qa.version_2_with_negative = recipe.task.version_2_with_negative;
-  eo.qa.max_answer_length = static_cast<size_t>(recipe.task.max_answer_length);
-  eo.qa.n_best_size = static_cast<size_t>(recipe.task.n_best_size);
-  eo.qa.null_score_diff_threshold = recipe.task.null_score_diff_threshold;
-  if (recipe.training.bf16) eo.autocast = "bf16";
-  if (recipe.training.fp16) eo.autocast = "fp16";
-  eo.mlm_seed = static_cast<uint64_t>(recipe.training.seed);
-  eo.keep_predictions = !a.predictions.empty();
   eval::InferenceLoadOptions lo;
-  lo.device = eo.device;
+  lo.device = device;
   eval::InferenceModel m = eval::load_inference_model(dir, lo);
+  eval::TaskEvalOptions eo = train::task_eval_options(recipe, m.labels);
+  eo.device = device;
+  eo.keep_predictions = !a.predictions.empty();
   if (recipe.task.name != m.model->info().name) {
     fail(m.dir,
          "holds a " + m.model->info().name + " model but the recipe's task is " + recipe.task.name,
@@ -133,10 +124,6 @@ void run_evaluate_recipe(EvaluateArgs& a) {
   const train::RunSetup setup = train::setup_run(recipe, check, so);
   const std::shared_ptr<data::Dataset> dataset = test ? setup.test : setup.validation;
   if (!dataset) fail(recipe.where(key), key + ": no data to evaluate");
-  if (m.task == data::Task::kTokenClassification) {
-    const std::string scheme = eval::label_tag_scheme(m.labels);
-    eo.tag_scheme = scheme == "none" ? "iob2" : scheme;
-  }
   const eval::TaskEvalResult r = eval::evaluate_task(m.model, *dataset, eo);
   report(a, m.dir, mlm_split ? recipe.data.train_file + " (held-out split)" : file, m.task, r);
 }
@@ -150,21 +137,16 @@ void run_evaluate(EvaluateArgs& a) {
     throw UsageError("give --model DIR --data FILE, or --recipe RECIPE [--checkpoint DIR]");
   }
   if (a.threads > 0) torch::set_num_threads(static_cast<int>(a.threads));
-  eval::TaskEvalOptions eo = a.eval;
-  try {
-    eo.device = c10::Device(a.device);
-  } catch (const std::exception&) {
-    throw UsageError("--device: unknown device '" + a.device + "' (use cpu or cuda[:N])");
-  }
-  eo.window_aggregation = data::parse_window_aggregation(a.window_aggregation);
-  eo.qa.version_2_with_negative = a.squad_v2;
-  eo.keep_predictions = !a.predictions.empty();
   eval::InferenceLoadOptions lo;
-  lo.device = eo.device;
+  lo.device = device_option(a.device);
   eval::InferenceModel m = eval::load_inference_model(a.model, lo);
+  eval::TaskEvalOptions eo = a.eval;
+  eo.device = lo.device;
+  apply_scoring(eo, m, a.scoring);
+  eo.keep_predictions = !a.predictions.empty();
 
   data::DataOptions o;
-  o.format = data::parse_format(a.format);
+  o.format = data::task_format(m.task, a.format, "--format");
   o.cache.enabled = false;
   if (!a.text_column.empty()) o.reader.text_column = a.text_column;
   o.reader.text_pair_column = a.text_pair_column;
@@ -183,10 +165,6 @@ void run_evaluate(EvaluateArgs& a) {
   o.features.num_threads = a.threads;
   const auto d = eval::load_eval_dataset(m, a.data, o);
   if (!d->labeled) fail(a.data, "has no labels", "evaluate needs labelled data; use predict");
-  if (m.task == data::Task::kTokenClassification) {
-    const std::string scheme = eval::label_tag_scheme(m.labels);
-    eo.tag_scheme = scheme == "none" ? "iob2" : scheme;
-  }
   const eval::TaskEvalResult r = eval::evaluate_task(m.model, *d, eo);
 
   report(a, m.dir, a.data, m.task, r);
@@ -228,22 +206,7 @@ void add_evaluate(CLI::App& app) {
   sub->add_option("--unknown-labels", a->unknown_labels,
                   "Labels the model does not know: error, map_to_o (NER) or ignore")
       ->capture_default_str();
-  sub->add_option("--seqeval-mode", a->eval.seqeval_mode, "NER: seqeval default or strict")
-      ->check(CLI::IsMember({"default", "strict"}))
-      ->capture_default_str();
-  sub->add_option("--negative-label", a->eval.negative_label,
-                  "RE: label left out of the micro-F1 (e.g. false)");
-  sub->add_flag("--squad-v2", a->squad_v2, "QA: SQuAD v2 (unanswerable questions)");
-  sub->add_option("--null-score-diff-threshold", a->eval.qa.null_score_diff_threshold,
-                  "QA with --squad-v2: null answer threshold")
-      ->capture_default_str();
-  sub->add_option("--max-answer-length", a->eval.qa.max_answer_length,
-                  "QA: longest answer (tokens)")
-      ->capture_default_str();
-  sub->add_option("--window-aggregation", a->window_aggregation,
-                  "Classification/RE: combine the windows' logits by mean or max")
-      ->check(CLI::IsMember({"mean", "max"}))
-      ->capture_default_str();
+  add_scoring_options(*sub, a->scoring, /*metrics=*/true);
   sub->add_option("--max-seq-length", a->max_seq_length,
                   "Tokens per window (0 = min(512, the model's positions))")
       ->capture_default_str();
@@ -254,12 +217,15 @@ void add_evaluate(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
-  sub->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--device", a->device, kDeviceHelp)->capture_default_str();
   sub->add_option("--output", a->output,
                   "Write the metrics JSON here (default: print the scalars to stdout)");
   sub->add_option("--predictions", a->predictions,
                   "Also write one JSON prediction per example (JSONL) here");
-  sub->callback([a]() { run_evaluate(*a); });
+  sub->callback([a, sub]() {
+    capture_scoring(*sub, a->scoring);
+    run_evaluate(*a);
+  });
 }
 
 }  // namespace clintorch::cli

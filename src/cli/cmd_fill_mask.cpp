@@ -31,7 +31,7 @@ void run_fill_mask(const FillMaskArgs& args) {
   if (args.options.top_k == 0) throw UsageError("--top-k must be at least 1");
   if (args.options.batch_size == 0) throw UsageError("--batch-size must be at least 1");
   infer::FillMaskOptions options = args.options;
-  options.device = infer::parse_device(args.device);
+  options.device = device_option(args.device);
   const infer::FillMasker masker(args.model, options);
   infer::TextSource source(args.input, format);
   infer::TextOutput output(args.output);
@@ -91,7 +91,7 @@ void add_fill_mask(CLI::App& app) {
   sub->add_option("--output", args->output, "JSONL output file, '-' = stdout (default)");
   sub->add_option("--batch-size", args->options.batch_size, "Texts per forward pass (default 32)");
   sub->add_option("--threads", args->options.threads, "Tokenizer threads (0 = all cores)");
-  sub->add_option("--device", args->device, "cpu (default), cuda, cuda:N or auto");
+  sub->add_option("--device", args->device, kDeviceHelp);
   sub->callback([args]() { run_fill_mask(*args); });
 }
 

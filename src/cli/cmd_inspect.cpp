@@ -31,7 +31,7 @@ void run_inspect(const InspectArgs& args) {
   if (!args.attentions && (!args.layers.empty() || !args.heads.empty())) {
     throw UsageError("--layers and --heads choose attention maps: add --attentions");
   }
-  o.device = infer::parse_device(args.device);
+  o.device = device_option(args.device);
   const infer::InspectResult r = infer::inspect_text(args.model, args.text, o);
   if (!args.html.empty()) {
     infer::TextOutput out(args.html);
@@ -65,7 +65,7 @@ void add_inspect(CLI::App& app) {
                   "Write the JSON here ('-' = stdout; the default when --html is not given)");
   sub->add_option("--html", args->html,
                   "Write a self-contained HTML page of SVG heatmaps here (open it in a browser)");
-  sub->add_option("--device", args->device, "cpu (default), cuda, cuda:N or auto");
+  sub->add_option("--device", args->device, kDeviceHelp);
   sub->callback([args]() { run_inspect(*args); });
 }
 

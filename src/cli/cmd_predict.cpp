@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/scoring.h"
 #include "data/windows.h"
 #include "eval/inference.h"
 #include "eval/predict.h"
@@ -24,8 +25,7 @@ void add_predict(CLI::App& app) {
     eval::PredictOptions predict;
     std::string device = "cpu";
     std::string dtype = "auto";
-    std::string window_aggregation = "mean";
-    bool squad_v2 = false;
+    ScoringArgs scoring;
   };
   auto a = std::make_shared<Args>();
   eval::PredictOptions& p = a->predict;
@@ -60,35 +60,21 @@ void add_predict(CLI::App& app) {
   sub->add_option("--pair-key", p.pair_key, "JSONL key of the second text (classification)")
       ->capture_default_str();
   sub->add_option("--id-key", p.id_key, "JSONL key of the id")->capture_default_str();
-  sub->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--device", a->device, kDeviceHelp)->capture_default_str();
   sub->add_option("--dtype", a->dtype,
                   "auto (bf16 on a CPU with AVX512-BF16/AMX, else fp32), fp32 or bf16")
       ->capture_default_str();
-  sub->add_option("--window-aggregation", a->window_aggregation,
-                  "Classification/RE: combine the windows' logits by mean or max")
-      ->check(CLI::IsMember({"mean", "max"}))
-      ->capture_default_str();
-  sub->add_flag("--squad-v2", a->squad_v2, "QA: the answer may be empty (SQuAD v2)");
-  sub->add_option("--null-score-diff-threshold", p.eval.qa.null_score_diff_threshold,
-                  "QA with --squad-v2: predict no answer when the null score beats the best span "
-                  "by more than this")
-      ->capture_default_str();
-  sub->add_option("--max-answer-length", p.eval.qa.max_answer_length, "QA: longest answer (tokens)")
-      ->capture_default_str();
-  sub->callback([a]() {
+  add_scoring_options(*sub, a->scoring, /*metrics=*/false);
+  sub->callback([a, sub]() {
+    capture_scoring(*sub, a->scoring);
     eval::PredictOptions o = a->predict;
     if (o.threads > 0) torch::set_num_threads(static_cast<int>(o.threads));
-    try {
-      o.eval.device = c10::Device(a->device);
-    } catch (const std::exception&) {
-      throw UsageError("--device: unknown device '" + a->device + "' (use cpu or cuda[:N])");
-    }
-    o.eval.window_aggregation = data::parse_window_aggregation(a->window_aggregation);
+    o.eval.device = device_option(a->device);
     o.eval.autocast = model::inference_autocast(a->dtype, o.eval.device.type());
-    o.eval.qa.version_2_with_negative = a->squad_v2;
     eval::InferenceLoadOptions lo;
     lo.device = o.eval.device;
     eval::InferenceModel m = eval::load_inference_model(a->model, lo);
+    apply_scoring(o.eval, m, a->scoring);
     const eval::PredictReport r = eval::predict_file(m, o);
     std::fprintf(stderr, "predicted %zu documents (%zu lines, %zu empty skipped) in %.1f s\n",
                  r.predicted, r.lines, r.skipped_empty, r.seconds);

@@ -1,6 +1,8 @@
 // `clintorch validate RECIPE [--set section.key=value ...] [--dump-config]`: loads a recipe with
-// its bases and overrides, checks every key, the rules between keys and the files it names, without
-// training or writing anything. `--list-keys` prints the key reference (Markdown).
+// its bases and overrides, checks every key, the rules between keys and the files it names, and
+// reads the data files through the same readers as `train` (so a file `train` cannot read fails
+// here with the same FILE:LINE error), without training or writing anything. `--list-keys`
+// prints the key reference (Markdown).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "cli/commands.h"
 #include "train/recipe.h"
 #include "train/recipe_check.h"
+#include "train/setup.h"
 #include "util/error.h"
 
 namespace clintorch::cli {
@@ -43,6 +46,13 @@ void add_validate(CLI::App& app) {
       std::printf("%s", train::dump_recipe(recipe).c_str());
       return;
     }
+    train::SetupOptions so;
+    so.model = false;
+    so.cache = false;
+    const train::RunSetup data = train::setup_run(recipe, check, so);
+    auto size_of = [](const std::shared_ptr<data::Dataset>& d) {
+      return d ? " (" + std::to_string(d->size()) + " features)" : std::string();
+    };
     const auto& m = check.model;
     std::printf("%s: ok\n", args->recipe.c_str());
     std::printf("  task:   %s\n", recipe.task.name.c_str());
@@ -51,12 +61,14 @@ void add_validate(CLI::App& app) {
                 m.model_type.empty() ? "?" : m.model_type.c_str(),
                 static_cast<long long>(m.num_hidden_layers), static_cast<long long>(m.hidden_size),
                 static_cast<long long>(m.max_position_embeddings));
-    std::printf("  train:  %s\n", recipe.data.train_file.c_str());
+    std::printf("  train:  %s%s\n", recipe.data.train_file.c_str(), size_of(data.train).c_str());
     if (!recipe.data.validation_file.empty()) {
-      std::printf("  eval:   %s\n", recipe.data.validation_file.c_str());
+      std::printf("  eval:   %s%s\n", recipe.data.validation_file.c_str(),
+                  size_of(data.validation).c_str());
     }
-    if (!recipe.data.test_file.empty())
-      std::printf("  test:   %s\n", recipe.data.test_file.c_str());
+    if (!recipe.data.test_file.empty()) {
+      std::printf("  test:   %s%s\n", recipe.data.test_file.c_str(), size_of(data.test).c_str());
+    }
     std::printf("  output: %s\n", recipe.output.output_dir.c_str());
   });
 }

@@ -3,6 +3,7 @@
 // validate, then call the library.
 #pragma once
 
+#include <c10/core/Device.h>
 #include <CLI/CLI.hpp>
 
 #include <string>
@@ -22,6 +23,12 @@ void add_inspect(CLI::App& app);
 
 // A subcommand whose --help works but which is not implemented yet: running it says so, names
 // the issue that tracks it, and exits with status 2.
+// Every command's --device: auto | cpu | cuda | cuda:N (model::select_device), a UsageError
+// (exit 2) when the name is unknown or the device is not on this machine.
+c10::Device device_option(const std::string& name);
+// The help text of --device, the same for every command.
+inline constexpr char kDeviceHelp[] = "auto (CUDA when available), cpu, cuda or cuda:N";
+
 CLI::App* add_placeholder(CLI::App& app, const std::string& name, const std::string& help,
                           int issue);
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "data/task_registry.h"
 #include "data/text_io.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -13,19 +14,7 @@
 namespace clintorch::data {
 
 size_t TaskDataset::num_examples() const {
-  switch (task) {
-    case Task::kTokenClassification:
-      return ner.size();
-    case Task::kSequenceClassification:
-      return cls.size();
-    case Task::kQuestionAnswering:
-      return qa.size();
-    case Task::kRelationExtraction:
-      return re.size();
-    case Task::kMlm:
-      return 0;
-  }
-  return 0;
+  return task_spec(task).data().num_examples(*this);
 }
 
 std::vector<uint32_t> TaskDataset::windows_per_example() const {
@@ -67,106 +56,16 @@ Batch TaskDataset::collate(const std::vector<size_t>& indices, uint64_t,
     }
     b.num_tokens += static_cast<int64_t>(f.length());
   }
-  // RE entity markers (also for unlabeled, prediction batches).
-  if (task == Task::kRelationExtraction) {
-    bool any = false;
-    for (size_t i : indices) any = any || features[i].head_marker >= 0;
-    if (any) {
-      b.entity_positions = torch::empty({n, 2}, i64);  // (batch, 2)
-      int64_t* p = b.entity_positions.data_ptr<int64_t>();
-      for (int64_t r = 0; r < n; ++r) {
-        const Feature& f = features[indices[static_cast<size_t>(r)]];
-        p[2 * r] = f.head_marker;
-        p[2 * r + 1] = f.tail_marker;
-      }
-    }
-  }
-  if (!labeled) return b;
-  switch (task) {
-    case Task::kTokenClassification: {
-      b.labels = torch::full({n, s}, int64_t{-100}, i64);  // (batch, seq)
-      int64_t* l = b.labels.data_ptr<int64_t>();
-      for (int64_t r = 0; r < n; ++r) {
-        const Feature& f = features[indices[static_cast<size_t>(r)]];
-        for (size_t j = 0; j < f.token_labels.size(); ++j) {
-          l[r * s + static_cast<int64_t>(j)] = f.token_labels[j];
-          b.num_label_tokens += f.token_labels[j] != -100;
-        }
-      }
-      break;
-    }
-    case Task::kSequenceClassification:
-    case Task::kRelationExtraction: {
-      if (problem_type == ProblemType::kSingleLabel || task == Task::kRelationExtraction) {
-        b.labels = torch::empty({n}, i64);  // (batch)
-        int64_t* l = b.labels.data_ptr<int64_t>();
-        for (int64_t r = 0; r < n; ++r) {
-          l[r] = features[indices[static_cast<size_t>(r)]].label;
-          b.num_label_tokens += l[r] != -100;
-        }
-      } else if (problem_type == ProblemType::kMultiLabel) {
-        const auto c = static_cast<int64_t>(labels.size());
-        b.labels = torch::zeros({n, c}, torch::kFloat32);  // (batch, num_labels)
-        float* l = b.labels.data_ptr<float>();
-        for (int64_t r = 0; r < n; ++r) {
-          const auto& t = features[indices[static_cast<size_t>(r)]].targets;
-          std::copy(t.begin(), t.end(), l + r * c);
-        }
-        b.num_label_tokens = n;
-      } else {
-        b.labels = torch::empty({n}, torch::kFloat32);  // (batch)
-        float* l = b.labels.data_ptr<float>();
-        for (int64_t r = 0; r < n; ++r) {
-          l[r] = features[indices[static_cast<size_t>(r)]].targets.at(0);
-        }
-        b.num_label_tokens = n;
-      }
-      break;
-    }
-    case Task::kQuestionAnswering: {
-      b.start_positions = torch::empty({n}, i64);  // (batch)
-      b.end_positions = torch::empty({n}, i64);    // (batch)
-      int64_t* sp = b.start_positions.data_ptr<int64_t>();
-      int64_t* ep = b.end_positions.data_ptr<int64_t>();
-      for (int64_t r = 0; r < n; ++r) {
-        const Feature& f = features[indices[static_cast<size_t>(r)]];
-        sp[r] = f.start_position;
-        ep[r] = f.end_position;
-      }
-      b.num_label_tokens = n;
-      break;
-    }
-    case Task::kMlm:
-      break;
-  }
+  const TaskDataOps& ops = task_spec(task).data();
+  if (ops.collate_inputs) ops.collate_inputs(*this, indices, b);  // also for prediction batches
+  if (labeled) ops.collate_targets(*this, indices, s, b);
   return b;
 }
 
 // ------------------------------------------------------------------------------- labels
 
 LabelMap collect_labels(const TaskDataset& d, const ReaderOptions& reader) {
-  std::vector<std::string> all;
-  switch (d.task) {
-    case Task::kTokenClassification:
-      for (const auto& ex : d.ner) all.insert(all.end(), ex.tags.begin(), ex.tags.end());
-      break;
-    case Task::kSequenceClassification:
-      if (d.problem_type == ProblemType::kRegression) return LabelMap();
-      if (d.problem_type == ProblemType::kMultiLabel && reader.label_columns.size() > 1) {
-        return LabelMap(reader.label_columns);
-      }
-      for (const auto& ex : d.cls) all.insert(all.end(), ex.labels.begin(), ex.labels.end());
-      break;
-    case Task::kRelationExtraction:
-      for (const auto& ex : d.re) {
-        if (ex.labeled) all.push_back(ex.label);
-      }
-      break;
-    case Task::kQuestionAnswering:
-    case Task::kMlm:
-      return LabelMap();
-  }
-  return LabelMap::sorted(all);
+  return task_spec(d.task).data().collect_labels(d, reader);
 }
 
 // ------------------------------------------------------------------------------- building
@@ -215,33 +114,18 @@ void parallel_for(size_t n, size_t threads, Fn fn) {
 
 void build_features(TaskDataset& d, const tok::Tokenizer& tokenizer, const FeatureOptions& o,
                     const std::vector<std::string>& markers) {
-  if (o.unknown_labels == UnknownLabels::kMapToO && d.task != Task::kTokenClassification) {
+  const TaskSpec& spec = task_spec(d.task);
+  const TaskDataOps& ops = spec.data();
+  if (o.unknown_labels == UnknownLabels::kMapToO && !ops.word_index) {
     fail("unknown_labels", "map_to_o applies to NER only", "use error or ignore");
   }
   const size_t n = d.num_examples();
   std::vector<std::vector<Feature>> per(n);
   FeatureOptions fo = o;
   fo.problem_type = d.problem_type;
-  if (d.task == Task::kTokenClassification) d.words.assign(n, WordIndex{});
-  parallel_for(n, o.num_threads, [&](size_t i) {
-    const auto idx = static_cast<uint32_t>(i);
-    switch (d.task) {
-      case Task::kTokenClassification:
-        build_ner_features(tokenizer, d.ner[i], idx, d.labels, fo, d.path, per[i], d.words[i]);
-        break;
-      case Task::kSequenceClassification:
-        build_cls_features(tokenizer, d.cls[i], idx, d.labels, fo, d.path, per[i]);
-        break;
-      case Task::kQuestionAnswering:
-        build_qa_features(tokenizer, d.qa[i], idx, fo, d.path, per[i]);
-        break;
-      case Task::kRelationExtraction:
-        build_re_features(tokenizer, d.re[i], idx, d.labels, fo, d.path, markers, per[i]);
-        break;
-      case Task::kMlm:
-        break;
-    }
-  });
+  if (ops.word_index) d.words.assign(n, WordIndex{});
+  parallel_for(n, o.num_threads,
+               [&](size_t i) { ops.build(d, i, tokenizer, fo, markers, per[i]); });
   size_t total = 0;
   for (const auto& p : per) total += p.size();
   d.features.clear();
@@ -368,36 +252,14 @@ void write_cache(const std::string& file, uint64_t key, const TaskDataset& d) {
 std::shared_ptr<TaskDataset> load_task_dataset(const std::string& path,
                                                const tok::Tokenizer& tokenizer,
                                                const DataOptions& options, const LabelMap* labels) {
-  if (options.task == Task::kMlm) {
-    fail("task", "MLM corpora are opened with data::MlmCorpus::open, not load_task_dataset");
-  }
+  const TaskDataOps& ops = task_spec(options.task).data();
   auto d = std::make_shared<TaskDataset>();
   d->task = options.task;
   d->path = path;
-  d->problem_type = options.task == Task::kSequenceClassification ? options.reader.problem_type
-                                                                  : ProblemType::kSingleLabel;
+  d->problem_type = ops.problem_type ? options.reader.problem_type : ProblemType::kSingleLabel;
   d->format = resolve_format(options.format, options.task, path);
   const ReaderOptions& ro = options.reader;
-  switch (options.task) {
-    case Task::kTokenClassification:
-      d->ner = read_ner(path, d->format, ro, &tokenizer);
-      d->labeled = ro.labeled;
-      break;
-    case Task::kSequenceClassification:
-      d->cls = read_classification(path, d->format, ro);
-      d->labeled = !d->cls.empty() && d->cls.front().labeled;
-      break;
-    case Task::kQuestionAnswering:
-      d->qa = read_squad(path, ro);
-      d->labeled = ro.labeled;
-      break;
-    case Task::kRelationExtraction:
-      d->re = read_relations(path, d->format, ro);
-      d->labeled = !d->re.empty() && d->re.front().labeled;
-      break;
-    case Task::kMlm:
-      break;
-  }
+  ops.read(*d, ro, tokenizer);
   if (labels) {
     d->labels = *labels;
   } else if (!options.labels.empty()) {
@@ -406,7 +268,7 @@ std::shared_ptr<TaskDataset> load_task_dataset(const std::string& path,
     d->labels = collect_labels(*d, ro);
   }
   if (d->labeled && d->labels.empty() && d->problem_type != ProblemType::kRegression &&
-      d->task != Task::kQuestionAnswering) {
+      ops.label_map) {
     fail(path, "no labels found", "check label_columns / tags_key");
   }
   // Cache lookup.

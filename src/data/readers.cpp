@@ -20,35 +20,6 @@ using nlohmann::json;
 
 // ------------------------------------------------------------------------------- names
 
-Task parse_task(const std::string& name) {
-  if (name == "mlm") return Task::kMlm;
-  if (name == "token_classification" || name == "ner") return Task::kTokenClassification;
-  if (name == "sequence_classification" || name == "classification") {
-    return Task::kSequenceClassification;
-  }
-  if (name == "question_answering" || name == "qa") return Task::kQuestionAnswering;
-  if (name == "relation_extraction" || name == "re") return Task::kRelationExtraction;
-  fail("task", "unknown task '" + name + "'" +
-                   did_you_mean(name, {"mlm", "token_classification", "sequence_classification",
-                                       "question_answering", "relation_extraction"}));
-}
-
-std::string task_name(Task task) {
-  switch (task) {
-    case Task::kMlm:
-      return "mlm";
-    case Task::kTokenClassification:
-      return "token_classification";
-    case Task::kSequenceClassification:
-      return "sequence_classification";
-    case Task::kQuestionAnswering:
-      return "question_answering";
-    case Task::kRelationExtraction:
-      return "relation_extraction";
-  }
-  return "?";
-}
-
 namespace {
 const std::vector<std::pair<std::string, Format>>& format_names() {
   static const std::vector<std::pair<std::string, Format>> names{
@@ -66,17 +37,6 @@ const std::vector<std::pair<std::string, Format>>& format_names() {
   return names;
 }
 }  // namespace
-
-Format parse_format(const std::string& name) {
-  std::vector<std::string> all;
-  for (const auto& [n, f] : format_names()) {
-    if (n == name) return f;
-    all.push_back(n);
-  }
-  fail("format", "unknown data format '" + name + "'" + did_you_mean(name, all),
-       "formats: conll, ner_jsonl, ner_spans_jsonl, csv, tsv, jsonl, squad, blue_tsv, re_jsonl, "
-       "text");
-}
 
 std::string format_name(Format format) {
   for (const auto& [n, f] : format_names()) {
@@ -107,72 +67,6 @@ std::string problem_type_name(ProblemType type) {
       return "regression";
   }
   return "?";
-}
-
-namespace {
-
-std::string first_nonblank_line(const std::string& path) {
-  LineReader lr(path);
-  std::string line;
-  while (lr.next(line)) {
-    if (!strip_unicode(line).empty()) return line;
-  }
-  return "";
-}
-
-bool formats_for_task(Task task, Format f) {
-  switch (task) {
-    case Task::kTokenClassification:
-      return f == Format::kConll || f == Format::kNerJsonl || f == Format::kNerSpansJsonl;
-    case Task::kSequenceClassification:
-      return f == Format::kCsv || f == Format::kTsv || f == Format::kJsonl;
-    case Task::kQuestionAnswering:
-      return f == Format::kSquad;
-    case Task::kRelationExtraction:
-      return f == Format::kBlueTsv || f == Format::kReJsonl || f == Format::kCsv ||
-             f == Format::kTsv || f == Format::kJsonl;
-    case Task::kMlm:
-      return f == Format::kText;
-  }
-  return false;
-}
-
-}  // namespace
-
-Format resolve_format(Format format, Task task, const std::string& path) {
-  if (format != Format::kAuto) {
-    if (!formats_for_task(task, format)) {
-      fail(path,
-           "format '" + format_name(format) + "' cannot be read for task '" + task_name(task) + "'",
-           "see README \"Datasets\" for the formats of each task");
-    }
-    return format;
-  }
-  const std::string ext = file_extension(path);
-  switch (task) {
-    case Task::kMlm:
-      return Format::kText;
-    case Task::kQuestionAnswering:
-      return Format::kSquad;
-    case Task::kTokenClassification: {
-      if (ext != "jsonl" && ext != "json" && ext != "ndjson") return Format::kConll;
-      const std::string first = first_nonblank_line(path);
-      if (first.empty()) return Format::kNerJsonl;  // the reader reports the empty file
-      const json v = parse_json(first, path, 1);
-      return v.is_object() && v.contains("text") && !v.contains("tokens") ? Format::kNerSpansJsonl
-                                                                          : Format::kNerJsonl;
-    }
-    case Task::kSequenceClassification:
-      if (ext == "csv") return Format::kCsv;
-      if (ext == "tsv" || ext == "tab") return Format::kTsv;
-      if (ext == "jsonl" || ext == "json" || ext == "ndjson") return Format::kJsonl;
-      fail(path, "cannot tell the format from the extension '." + ext + "'",
-           "name the file .csv, .tsv or .jsonl, or set the format explicitly");
-    case Task::kRelationExtraction:
-      if (ext == "jsonl" || ext == "json" || ext == "ndjson") return Format::kReJsonl;
-      return Format::kBlueTsv;
-  }
-  return Format::kAuto;
 }
 
 // ------------------------------------------------------------------------------- helpers

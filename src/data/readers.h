@@ -23,8 +23,8 @@ enum class Task {
   kQuestionAnswering,       // extractive QA (SQuAD)
   kRelationExtraction,      // relation classification
 };
-// "mlm", "token_classification" (alias "ner"), "sequence_classification" (alias
-// "classification"), "question_answering" (alias "qa"), "relation_extraction" (alias "re").
+// The task of a name or alias ("ner" -> kTokenClassification); names, aliases and the formats of
+// each task are in the task registry (data/task_registry.cpp). Throws Error when unknown.
 Task parse_task(const std::string& name);
 std::string task_name(Task task);
 
@@ -42,13 +42,12 @@ enum class Format {
   kReJsonl,        // RE: {"text", "head": {"start","end"}, "tail": {...}, "label"}
   kText,           // MLM: plain text
 };
-// "auto", "conll", "ner_jsonl", "ner_spans_jsonl", "csv", "tsv", "jsonl", "squad", "blue_tsv",
-// "re_jsonl", "text".
-Format parse_format(const std::string& name);
+// The reader's name of a format ("ner_jsonl", ...). Names given by users are read per task by
+// data::task_format (data/task_registry.h).
 std::string format_name(Format format);
-// The format for `path` and `task` when `format` is kAuto (peeks at the first line of NER
-// JSONL files to tell tokens/tags from text/entities); otherwise `format` after checking that
-// the task reads it.
+// The format for `path` and `task` when `format` is kAuto (the task registry's rule; peeks at the
+// first line of NER JSONL files to tell tokens/tags from text/entities); otherwise `format` after
+// checking that the task reads it.
 Format resolve_format(Format format, Task task, const std::string& path);
 
 enum class ProblemType {

@@ -1,7 +1,6 @@
 #include "data/text_io.h"
 
 #include <sys/stat.h>
-#include <utf8proc.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace clintorch::data {
 
@@ -44,41 +44,7 @@ std::string read_file(const std::string& path) {
 }
 
 size_t find_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
+  return utf8::find_invalid(s);
 }
 
 void check_utf8(std::string_view s, const std::string& file, size_t line, size_t column_base) {
@@ -371,14 +337,14 @@ size_t code_point_count(std::string_view s) {
 
 namespace {
 
-// Python's str.isspace(): Unicode White_Space plus the ASCII separators 0x1C-0x1F.
-bool is_python_space(int32_t cp) {
-  if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F) || cp == 0x85 ||
-      cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-      cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000) {
-    return true;
-  }
-  return false;
+// The code point at s[at..end) and its length; length 0 when it is not valid UTF-8.
+size_t space_at(std::string_view s, size_t at, size_t end, bool& space) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  char32_t cp = 0;
+  bool valid = false;
+  const size_t n = utf8::decode(p + at, p + end, cp, valid);
+  space = valid && utf8::is_python_space(cp);
+  return valid ? n : 0;
 }
 
 }  // namespace
@@ -386,11 +352,10 @@ bool is_python_space(int32_t cp) {
 std::string_view lstrip_unicode(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    utf8proc_int32_t cp = 0;
-    const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
-                                    static_cast<utf8proc_ssize_t>(s.size() - i), &cp);
-    if (n <= 0 || !is_python_space(cp)) break;
-    i += static_cast<size_t>(n);
+    bool space = false;
+    const size_t n = space_at(s, i, s.size(), space);
+    if (!space) break;
+    i += n;
   }
   return s.substr(i);
 }
@@ -402,10 +367,9 @@ std::string_view strip_unicode(std::string_view s) {
   while (end > 0) {
     size_t start = end - 1;
     while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    utf8proc_int32_t cp = 0;
-    const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + start),
-                                    static_cast<utf8proc_ssize_t>(end - start), &cp);
-    if (n <= 0 || !is_python_space(cp)) break;
+    bool space = false;
+    space_at(s, start, end, space);
+    if (!space) break;
     end = start;
   }
   return s.substr(0, end);

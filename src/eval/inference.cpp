@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/features.h"
+#include "io/model_path.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -22,17 +23,6 @@ namespace {
 bool has_config(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / "config.json", ec);
-}
-
-// N of a "checkpoint-N" folder name, or -1.
-long long checkpoint_step(const std::string& name) {
-  const std::string prefix = "checkpoint-";
-  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
-  const std::string digits = name.substr(prefix.size());
-  if (!std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
-    return -1;
-  if (digits.size() > 18) return -1;
-  return std::stoll(digits);
 }
 
 std::string best_checkpoint(const fs::path& newest) {
@@ -74,7 +64,7 @@ std::string resolve_checkpoint(const std::string& dir) {
   fs::path newest;
   for (const auto& entry : fs::directory_iterator(d, ec)) {
     if (!entry.is_directory()) continue;
-    const long long step = checkpoint_step(entry.path().filename().string());
+    const long long step = io::checkpoint_step(entry.path().filename().string());
     if (step > newest_step && has_config(entry.path())) {
       newest_step = step;
       newest = entry.path();

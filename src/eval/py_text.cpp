@@ -3,6 +3,7 @@
 #include <utf8proc.h>
 
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace clintorch::eval {
 namespace {
@@ -95,18 +96,9 @@ bool is_final_sigma(const std::u32string& text, size_t i) {
 
 std::u32string decode_utf8(const std::string& text, const std::string& where) {
   std::u32string out;
-  out.reserve(text.size());
-  const auto* data = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  utf8proc_ssize_t pos = 0;
-  const auto size = static_cast<utf8proc_ssize_t>(text.size());
-  while (pos < size) {
-    utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(data + pos, size - pos, &cp);
-    if (n <= 0 || cp < 0) {
-      fail(where, "invalid UTF-8 at byte " + std::to_string(pos), "the text must be UTF-8 encoded");
-    }
-    out.push_back(static_cast<char32_t>(cp));
-    pos += n;
+  if (!utf8::decode_all(text, out)) {
+    fail(where, "invalid UTF-8 at byte " + std::to_string(utf8::find_invalid(text)),
+         "the text must be UTF-8 encoded");
   }
   return out;
 }
@@ -114,10 +106,9 @@ std::u32string decode_utf8(const std::string& text, const std::string& where) {
 std::string encode_utf8(const std::u32string& text) {
   std::string out;
   out.reserve(text.size());
-  utf8proc_uint8_t buffer[4];
+  uint8_t buffer[4];
   for (char32_t c : text) {
-    const utf8proc_ssize_t n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buffer);
-    out.append(reinterpret_cast<const char*>(buffer), static_cast<size_t>(n));
+    out.append(reinterpret_cast<const char*>(buffer), utf8::encode(c, buffer));
   }
   return out;
 }
@@ -142,20 +133,7 @@ std::u32string python_lower(const std::u32string& text) {
 }
 
 bool python_is_space(char32_t c) {
-  if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
-  switch (c) {
-    case 0x0085:
-    case 0x00A0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
+  return utf8::is_python_space(c);
 }
 
 bool python_is_word(char32_t c) {

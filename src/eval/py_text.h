@@ -8,7 +8,8 @@
 
 namespace clintorch::eval {
 
-// UTF-8 → code points; throws Error naming `where` on invalid UTF-8 (never quoting the text).
+// UTF-8 → code points (util/utf8.h); throws Error naming `where` on invalid UTF-8 (never quoting
+// the text).
 std::u32string decode_utf8(const std::string& text, const std::string& where);
 std::string encode_utf8(const std::u32string& text);
 
@@ -16,7 +17,7 @@ std::string encode_utf8(const std::u32string& text);
 // rule for U+03A3 (ς at the end of a word, σ elsewhere), as CPython does.
 std::u32string python_lower(const std::u32string& text);
 
-// Py_UNICODE_ISSPACE: what str.split() with no argument splits on.
+// Py_UNICODE_ISSPACE: what str.split() with no argument splits on (utf8::is_python_space).
 bool python_is_space(char32_t c);
 
 // A word character of `re` for str patterns (\w, and so \b): str.isalnum() or '_'.

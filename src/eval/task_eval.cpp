@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "data/dataset.h"
 #include "eval/classification_metrics.h"
@@ -628,6 +629,43 @@ std::vector<std::string> scalar_names(data::Task task, data::ProblemType problem
       break;
   }
   return names;
+}
+
+nlohmann::json evaluation_settings(const TaskEvalOptions& o) {
+  return {{"seqeval_mode", o.seqeval_mode},
+          {"tag_scheme", o.tag_scheme},
+          {"negative_label", o.negative_label},
+          {"window_aggregation",
+           o.window_aggregation == data::WindowAggregation::kMax ? "max" : "mean"},
+          {"version_2_with_negative", o.qa.version_2_with_negative},
+          {"max_answer_length", o.qa.max_answer_length},
+          {"n_best_size", o.qa.n_best_size},
+          {"null_score_diff_threshold", o.qa.null_score_diff_threshold}};
+}
+
+void apply_evaluation_settings(TaskEvalOptions& o, const nlohmann::json& settings,
+                               const std::string& where) {
+  if (!settings.is_object()) return;
+  auto get = [&](const char* key, auto& field) {
+    const auto it = settings.find(key);
+    if (it == settings.end() || it->is_null()) return;
+    try {
+      field = it->get<std::remove_reference_t<decltype(field)>>();
+    } catch (const nlohmann::json::exception&) {
+      fail(where, std::string("clintorch.evaluation.") + key + ": wrong type " + it->type_name(),
+           "re-export the model, or remove the key");
+    }
+  };
+  get("seqeval_mode", o.seqeval_mode);
+  get("tag_scheme", o.tag_scheme);
+  get("negative_label", o.negative_label);
+  std::string aggregation;
+  get("window_aggregation", aggregation);
+  if (!aggregation.empty()) o.window_aggregation = data::parse_window_aggregation(aggregation);
+  get("version_2_with_negative", o.qa.version_2_with_negative);
+  get("max_answer_length", o.qa.max_answer_length);
+  get("n_best_size", o.qa.n_best_size);
+  get("null_score_diff_threshold", o.qa.null_score_diff_threshold);
 }
 
 double metric_value(const std::map<std::string, double>& scalars, const std::string& metric) {

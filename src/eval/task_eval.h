@@ -108,6 +108,17 @@ double metric_value(const std::map<std::string, double>& scalars, const std::str
 std::vector<std::string> scalar_names(data::Task task, data::ProblemType problem_type,
                                       bool squad_v2);
 
+// The settings of `options` that say how a task is scored, as the JSON object a model carries in
+// config.json ("clintorch": {"evaluation": ...}, model::TaskModelImpl::evaluation_settings):
+// seqeval_mode, tag_scheme, negative_label, window_aggregation and the QA answer options. The
+// trainer writes them from its recipe, so `evaluate --model EXPORT` scores as `evaluate --recipe`.
+nlohmann::json evaluation_settings(const TaskEvalOptions& options);
+// Sets the fields of `options` that `settings` (as written by evaluation_settings) holds; fields
+// it lacks stay as they are, and keys of a newer version are ignored. Throws Error naming
+// `where` when a value has the wrong type.
+void apply_evaluation_settings(TaskEvalOptions& options, const nlohmann::json& settings,
+                               const std::string& where);
+
 // A data-layer batch as the model's tensor map (input_ids, attention_mask, token_type_ids and
 // the targets that are defined: labels, start/end_positions, entity_positions).
 model::Batch to_model_batch(const data::Batch& batch);

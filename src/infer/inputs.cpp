@@ -95,29 +95,6 @@ LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device) {
   return out;
 }
 
-c10::Device parse_device(const std::string& name) {
-  if (name == "auto") {
-    return torch::cuda::is_available() ? c10::Device(c10::DeviceType::CUDA, 0)
-                                       : c10::Device(c10::DeviceType::CPU);
-  }
-  if (name == "cpu") return c10::Device(c10::DeviceType::CPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      throw UsageError("--device " + name + ": CUDA is not available on this machine (use cpu)");
-    }
-    try {
-      c10::Device d(name);
-      if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count())) {
-        throw UsageError("--device " + name + ": this machine has " +
-                         std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
-      }
-      return d;
-    } catch (const c10::Error&) {
-    }
-  }
-  throw UsageError("--device: unknown device '" + name + "' (use auto, cpu, cuda or cuda:N)");
-}
-
 namespace {
 
 nlohmann::json read_json_if_present(const fs::path& p) {

@@ -67,10 +67,6 @@ struct LoadedEncoder {
 };
 LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device);
 
-// "cpu", "cuda", "cuda:N" or "auto" (CUDA when available) -> a device; UsageError otherwise,
-// or when CUDA is asked for but not available.
-c10::Device parse_device(const std::string& name);
-
 // HF `tokenizer.decode(ids, skip_special_tokens)` of a BERT WordPiece tokenizer: the tokens
 // joined by the WordPiece decoder (a "##" piece glued to the previous token, others after a
 // space; with the decoder's `cleanup`, a space before . ? ! , dropped) and, when the model's

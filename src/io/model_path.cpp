@@ -174,4 +174,16 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
   return snapshot.string();
 }
 
+long long checkpoint_step(const std::string& name) {
+  const std::string prefix = "checkpoint-";
+  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
+  if (name.size() - prefix.size() > 18) return -1;
+  long long n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
 }  // namespace clintorch::io

@@ -30,4 +30,8 @@ bool looks_like_model_id(const std::string& name);
 // The HF hub cache folder the lookup uses (see above); it need not exist.
 std::string hf_hub_cache_dir();
 
+// N of a trainer checkpoint folder named "checkpoint-N" (HF Trainer's naming), or -1 for any
+// other name (also for more than 18 digits).
+long long checkpoint_step(const std::string& folder_name);
+
 }  // namespace clintorch::io

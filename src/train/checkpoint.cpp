@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/model_path.h"
 #include "io/safetensors.h"
 #include "io/tensor_store.h"
 #include "util/error.h"
@@ -19,22 +20,11 @@ namespace fs = std::filesystem;
 
 constexpr char kPrefix[] = "checkpoint-";
 
-// N of a "checkpoint-N" folder name, or -1.
-int64_t checkpoint_step(const std::string& name) {
-  const std::string prefix = kPrefix;
-  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
-  int64_t n = 0;
-  for (size_t i = prefix.size(); i < name.size(); ++i) {
-    if (name[i] < '0' || name[i] > '9') return -1;
-    n = n * 10 + (name[i] - '0');
-  }
-  return n;
-}
-
 template <typename T>
 T get_field(const nlohmann::json& j, const char* key, const std::string& where) {
   const auto it = j.find(key);
-  if (it == j.end()) fail(where, std::string("no \"") + key + "\" field", "is this a clintorch checkpoint?");
+  if (it == j.end())
+    fail(where, std::string("no \"") + key + "\" field", "is this a clintorch checkpoint?");
   try {
     return it->get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -62,8 +52,9 @@ nlohmann::json TrainerState::to_json() const {
   j["scheduler_step"] = scheduler_step;
   j["num_input_tokens_seen"] = num_input_tokens_seen;
   j["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
-  j["best_model_checkpoint"] =
-      best_model_checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(best_model_checkpoint);
+  j["best_model_checkpoint"] = best_model_checkpoint.empty()
+                                   ? nlohmann::json(nullptr)
+                                   : nlohmann::json(best_model_checkpoint);
   j["metric_for_best_model"] = metric_for_best_model;
   j["evals_without_improvement"] = evals_without_improvement;
   j["log_history"] = log_history;
@@ -171,7 +162,8 @@ LoadedCheckpoint read_checkpoint(const std::string& dir) {
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
   std::ifstream in(state_path);
   if (!in) {
-    fail(state_path, "cannot be read", "resume_from_checkpoint needs a checkpoint-N folder written by `clintorch train`");
+    fail(state_path, "cannot be read",
+         "resume_from_checkpoint needs a checkpoint-N folder written by `clintorch train`");
   }
   nlohmann::json j;
   try {
@@ -191,7 +183,7 @@ std::vector<std::string> list_checkpoints(const std::string& output_dir) {
   if (!fs::is_directory(output_dir, ec)) return {};
   for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
     if (!entry.is_directory(ec)) continue;
-    const int64_t step = checkpoint_step(entry.path().filename().string());
+    const int64_t step = io::checkpoint_step(entry.path().filename().string());
     if (step < 0 || !fs::exists(entry.path() / "trainer_state.json", ec)) continue;
     found.emplace_back(step, entry.path().string());
   }

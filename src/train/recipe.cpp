@@ -15,7 +15,9 @@
 #include <sstream>
 #include <type_traits>
 
+#include "data/task_registry.h"
 #include "io/model_path.h"
+#include "util/device_spec.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -133,6 +135,18 @@ Spec one_of(const char* names) {
   s.choices = Spec::split(names);
   return s;
 }
+// task.name: the task registry's names.
+Spec task_choices() {
+  Spec s;
+  for (const data::TaskSpec& t : data::task_registry()) s.choices.push_back(t.name);
+  return s;
+}
+// data.format: every name some task reads (validate_recipe checks it against the task).
+Spec format_choices() {
+  Spec s;
+  s.choices = data::all_format_names();
+  return s;
+}
 Spec path() {
   Spec s;
   s.is_path = true;
@@ -190,12 +204,7 @@ bool in_range(const Spec& spec, double v) {
 }
 
 bool valid_device(const std::string& s) {
-  if (s == "auto" || s == "cpu" || s == "cuda") return true;
-  if (s.rfind("cuda:", 0) != 0 || s.size() == 5) return false;
-  for (size_t i = 5; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-  }
-  return true;
+  return parse_device_spec(s).has_value();
 }
 
 // ------------------------------------------------------------------------------ value context
@@ -952,21 +961,10 @@ void validate_recipe(const Recipe& r) {
         "use one: a validation file or a held-out share of the training data");
   }
   {
-    static const std::map<std::string, std::vector<std::string>> kFormatTasks = {
-        {"conll", {"token_classification"}},
-        {"jsonl_spans", {"token_classification"}},
-        {"squad", {"question_answering"}},
-        {"text", {"mlm"}},
-        {"blue_tsv", {"relation_extraction", "sequence_classification"}},
-        {"csv", {"sequence_classification", "relation_extraction"}},
-        {"tsv", {"sequence_classification", "relation_extraction", "token_classification"}},
-        {"jsonl",
-         {"token_classification", "sequence_classification", "relation_extraction", "mlm"}},
-    };
-    const auto it = kFormatTasks.find(d.format);
-    if (it != kFormatTasks.end() && !contains(it->second, task)) {
-      bad("data.format", "format '" + d.format + "' cannot hold " + task + " data",
-          "formats for " + task + ": see data.format in README (Recipes)");
+    const data::Task t = data::parse_task(task);
+    if (!data::task_reads_format(t, d.format)) {
+      bad("data.format", "format '" + d.format + "' cannot be read for task " + task,
+          "formats of " + task + ": auto, " + join(data::task_format_names(t), ", "));
     }
   }
 
@@ -1103,6 +1101,18 @@ std::string recipe_keys_markdown() {
     }
     md << "\n";
   }
+  // The task registry's formats (data/task_registry.cpp): what data.format accepts per task.
+  md << "#### Tasks and the formats they read (`data.format`)\n\n";
+  md << "| task | formats | `auto` picks |\n|---|---|---|\n";
+  for (const data::TaskSpec& t : data::task_registry()) {
+    std::string names;
+    for (const data::FormatName& f : t.formats) {
+      if (!names.empty()) names += ", ";
+      names += "`" + f.name + "`";
+    }
+    md << "| `" << t.name << "` | " << names << " | " << escape(t.auto_rule) << " |\n";
+  }
+  md << "\n";
   return md.str();
 }
 

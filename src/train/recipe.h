@@ -32,6 +32,8 @@ namespace clintorch::train {
 //   ge(x) gt(x) le(x)      numeric bounds (for lists: each element)
 //   in(lo, hi)             closed range [lo, hi];  in_open_hi(lo, hi): [lo, hi)
 //   one_of("a|b|c")        the string must be one of these
+//   task_choices()         a task name of the task registry (data/task_registry.h)
+//   format_choices()       a format name some task reads (checked against the task later)
 //   path()                 a file-system path, resolved when loaded (see above)
 //   .or_value(v)           also accept the exact number v (e.g. -1 meaning "not set")
 //   .tasks("a|b")          the key applies only to these task.name values (setting it
@@ -79,8 +81,7 @@ namespace clintorch::train {
 
 #define CLINTORCH_RECIPE_TASK_KEYS(X)                                                             \
   X(std::string, name, "",                                                                        \
-    one_of("mlm|token_classification|sequence_classification|question_answering|"                \
-           "relation_extraction").required(),                                                     \
+    task_choices().required(),                                                                    \
     "Task head, by its registry name")                                                            \
   X(std::vector<std::string>, labels, std::vector<std::string>{},                                 \
     any().tasks("token_classification|sequence_classification|relation_extraction"),              \
@@ -123,9 +124,9 @@ namespace clintorch::train {
   X(std::string, validation_file, "", path(), "Evaluation data during training (empty: none)")    \
   X(std::string, test_file, "", path(), "Data evaluated once at the end (empty: none)")           \
   X(std::string, format, "auto",                                                                  \
-    one_of("auto|conll|jsonl|jsonl_spans|csv|tsv|squad|blue_tsv|text"),                           \
-    "File format; auto: from the extension and the task (.conll/.iob/.bio/.tsv for NER: conll, "  \
-    ".jsonl, .csv, .json: squad, .txt for mlm: text)")                                            \
+    format_choices(),                                                                             \
+    "File format, one the task reads (see the formats table in README \"Datasets\"); auto: from "  \
+    "the extension and the task")                                                                 \
   X(int64_t, token_column, 0, ge(0).tasks("token_classification"),                                \
     "CoNLL: column of the token (0-based)")                                                       \
   X(int64_t, tag_column, -1, ge(0).or_value(-1).tasks("token_classification"),                    \

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/task_registry.h"
+#include "eval/inference.h"
+#include "model/device.h"
 #include "model/pretrained.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -15,22 +18,6 @@ namespace clintorch::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-data::Format recipe_format(const Recipe& r, data::Task task) {
-  const std::string& f = r.data.format;
-  if (f == "jsonl") {
-    switch (task) {
-      case data::Task::kTokenClassification:
-        return data::Format::kNerJsonl;
-      case data::Task::kRelationExtraction:
-        return data::Format::kReJsonl;
-      default:
-        return data::Format::kJsonl;
-    }
-  }
-  if (f == "jsonl_spans") return data::Format::kNerSpansJsonl;
-  return data::parse_format(f);
-}
 
 // Keeps the features of the first `n` examples (features are in example order).
 void keep_first_examples(data::Dataset& dataset, int64_t n) {
@@ -44,10 +31,9 @@ void keep_first_examples(data::Dataset& dataset, int64_t n) {
 }
 
 std::shared_ptr<data::Dataset> open_mlm(const Recipe& r, const std::string& path,
-                                        const tok::Tokenizer& tokenizer) {
-  data::DataOptions d = data_options(r);
-  return data::MlmCorpus::open({path}, tokenizer, mlm_corpus_options(r), masking_options(r),
-                               d.cache);
+                                        const tok::Tokenizer& tokenizer,
+                                        const data::CacheOptions& cache) {
+  return data::MlmCorpus::open({path}, tokenizer, mlm_corpus_options(r), masking_options(r), cache);
 }
 
 }  // namespace
@@ -63,7 +49,7 @@ tok::TokenizerOptions tokenizer_options(const Recipe& r) {
 data::DataOptions data_options(const Recipe& r) {
   data::DataOptions o;
   o.task = data::parse_task(r.task.name);
-  o.format = recipe_format(r, o.task);
+  o.format = data::task_format(o.task, r.data.format, r.where("data.format"));
   data::ReaderOptions& rd = o.reader;
   rd.token_column = static_cast<int>(r.data.token_column);
   rd.label_column = static_cast<int>(r.data.tag_column);
@@ -74,9 +60,8 @@ data::DataOptions data_options(const Recipe& r) {
   if (r.is_set("data.tag_scheme")) rd.tag_scheme = r.data.tag_scheme;
   rd.text_column = r.data.text_column;
   rd.text_pair_column = r.data.text_pair_column;
-  rd.label_columns = r.data.label_columns.empty()
-                         ? std::vector<std::string>{r.data.label_column}
-                         : r.data.label_columns;
+  rd.label_columns = r.data.label_columns.empty() ? std::vector<std::string>{r.data.label_column}
+                                                  : r.data.label_columns;
   if (o.task == data::Task::kSequenceClassification) {
     rd.problem_type = data::parse_problem_type(r.task.problem_type);
   }
@@ -90,7 +75,7 @@ data::DataOptions data_options(const Recipe& r) {
   f.doc_stride = static_cast<size_t>(r.data.doc_stride);
   f.label_all_tokens = r.data.label_all_tokens;
   f.unknown_labels = r.data.unseen_label_policy == "map_to_o" ? data::UnknownLabels::kMapToO
-                                                               : data::UnknownLabels::kError;
+                                                              : data::UnknownLabels::kError;
   f.problem_type = rd.problem_type;
   if (r.training.threads > 0) f.num_threads = static_cast<size_t>(r.training.threads);
   o.cache.enabled = !r.data.cache_dir.empty();
@@ -132,25 +117,29 @@ data::MaskingOptions masking_options(const Recipe& r) {
   return o;
 }
 
+eval::TaskEvalOptions task_eval_options(const Recipe& r, const std::vector<std::string>& labels) {
+  eval::TaskEvalOptions o;
+  o.batch_size = static_cast<size_t>(r.training.per_device_eval_batch_size);
+  o.autocast = r.training.bf16 ? "bf16" : r.training.fp16 ? "fp16" : "";
+  o.seqeval_mode = r.evaluation.seqeval_mode;
+  if (r.is_set("data.tag_scheme")) {
+    o.tag_scheme = r.data.tag_scheme;
+  } else {
+    const std::string scheme = eval::label_tag_scheme(labels);
+    o.tag_scheme = scheme == "none" ? "iob2" : scheme;
+  }
+  o.negative_label = r.task.negative_label;
+  o.window_aggregation = data::parse_window_aggregation(r.data.window_aggregation);
+  o.qa.max_answer_length = static_cast<size_t>(r.task.max_answer_length);
+  o.qa.n_best_size = static_cast<size_t>(r.task.n_best_size);
+  o.qa.version_2_with_negative = r.task.version_2_with_negative;
+  o.qa.null_score_diff_threshold = r.task.null_score_diff_threshold;
+  o.mlm_seed = static_cast<uint64_t>(r.training.seed);
+  return o;
+}
+
 c10::Device resolve_device(const Recipe& r) {
-  const std::string& d = r.training.device;
-  if (d == "auto") {
-    return torch::cuda::is_available() ? c10::Device(c10::DeviceType::CUDA, 0)
-                                       : c10::Device(c10::DeviceType::CPU);
-  }
-  if (d == "cpu") return c10::Device(c10::DeviceType::CPU);
-  if (!torch::cuda::is_available()) {
-    fail(r.where("training.device"), "training.device: " + d + " but CUDA is not available",
-         "use device: cpu or auto (this LibTorch build or machine has no usable GPU)");
-  }
-  const c10::Device device(d);
-  if (device.has_index() &&
-      device.index() >= static_cast<int>(torch::cuda::device_count())) {
-    fail(r.where("training.device"),
-         "training.device: " + d + " but only " + std::to_string(torch::cuda::device_count()) +
-             " CUDA device(s) exist");
-  }
-  return device.has_index() ? device : c10::Device(c10::DeviceType::CUDA, 0);
+  return model::select_device(r.training.device, r.where("training.device"));
 }
 
 RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions& options) {
@@ -168,6 +157,7 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
     s.tokenizer_dir = check.model.dir;
   }
   s.data = data_options(r);
+  if (!options.cache) s.data.cache.enabled = false;
   s.head = head_options(r);
   const bool mlm = s.data.task == data::Task::kMlm;
   if (s.data.task == data::Task::kRelationExtraction && r.task.re_input == "entity_markers") {
@@ -177,7 +167,8 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
   // Data.
   std::shared_ptr<data::TaskDataset> train_task;
   if (mlm) {
-    std::shared_ptr<data::Dataset> corpus = open_mlm(r, r.data.train_file, *s.tokenizer);
+    std::shared_ptr<data::Dataset> corpus =
+        open_mlm(r, r.data.train_file, *s.tokenizer, s.data.cache);
     if (corpus->size() == 0) {
       fail(r.where("data.train_file"),
            "data.train_file: " + r.data.train_file + " yields no " +
@@ -193,10 +184,10 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
       s.train = corpus;
     }
     if (options.validation && !r.data.validation_file.empty()) {
-      s.validation = open_mlm(r, r.data.validation_file, *s.tokenizer);
+      s.validation = open_mlm(r, r.data.validation_file, *s.tokenizer, s.data.cache);
     }
     if (options.test && !r.data.test_file.empty()) {
-      s.test = open_mlm(r, r.data.test_file, *s.tokenizer);
+      s.test = open_mlm(r, r.data.test_file, *s.tokenizer, s.data.cache);
     }
   } else {
     if (r.data.validation_split_percentage > 0) {
@@ -207,8 +198,8 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
     // The training file fixes the label map even when only evaluating.
     train_task = data::load_task_dataset(r.data.train_file, *s.tokenizer, s.data);
     if (train_task->features.empty()) {
-      fail(r.where("data.train_file"), "data.train_file: " + r.data.train_file +
-                                           " holds no examples");
+      fail(r.where("data.train_file"),
+           "data.train_file: " + r.data.train_file + " holds no examples");
     }
     if (r.data.max_train_samples) keep_first_examples(*train_task, *r.data.max_train_samples);
     const data::LabelMap* labels = train_task->labels.empty() ? nullptr : &train_task->labels;
@@ -257,6 +248,8 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
   const int64_t vocab = static_cast<int64_t>(s.tokenizer->vocab_size());
   if (s.model->config().vocab_size < vocab) s.model->resize_token_embeddings(vocab);
   if (r.model.dtype == "bfloat16") s.model->to(torch::kBFloat16);
+  s.model->evaluation_settings =
+      eval::evaluation_settings(task_eval_options(r, s.model->head().labels()));
   s.model->train();
   return s;
 }
@@ -278,7 +271,8 @@ void write_tokenizer_files(const std::string& dir, const Recipe& r, const RunSet
       copy(src / "special_tokens_map.json", "special_tokens_map.json");
     }
     // tokenizer.json carries its own normaliser: copied only when nothing overrides it.
-    if (!overrides && fs::exists(src / "tokenizer.json")) copy(src / "tokenizer.json", "tokenizer.json");
+    if (!overrides && fs::exists(src / "tokenizer.json"))
+      copy(src / "tokenizer.json", "tokenizer.json");
     if (fs::exists(src / "tokenizer_config.json")) {
       std::ifstream in(src / "tokenizer_config.json");
       try {

@@ -17,6 +17,7 @@
 
 #include "data/dataset.h"
 #include "data/mlm.h"
+#include "eval/task_eval.h"
 #include "model/heads/task_model.h"
 #include "train/recipe.h"
 #include "train/recipe_check.h"
@@ -42,6 +43,14 @@ model::HeadOptions head_options(const Recipe& recipe);
 // The MLM corpus options of the data section.
 data::MlmCorpusOptions mlm_corpus_options(const Recipe& recipe);
 data::MaskingOptions masking_options(const Recipe& recipe);
+
+// How the recipe's task is evaluated: the one mapping from a recipe to evaluation options, used by
+// the trainer, `evaluate --recipe` and (through the model's evaluation_settings) the export.
+// `labels` are the model's labels: NER strict mode reads data.tag_scheme when the recipe sets
+// it, else the scheme of the labels (IOBES when they hold E-/S- tags, else IOB2). The device and
+// the callbacks are left at their defaults.
+eval::TaskEvalOptions task_eval_options(const Recipe& recipe,
+                                        const std::vector<std::string>& labels);
 
 // The torch device of training.device: auto = cuda when available, else cpu. Throws an Error
 // naming the key when CUDA is asked for and absent.
@@ -77,6 +86,9 @@ struct SetupOptions {
   bool test = true;
   // Build the model (false: data only). Default true.
   bool model = true;
+  // Read and write the feature cache of data.cache_dir (false: `validate`, which writes
+  // nothing). Default true.
+  bool cache = true;
 };
 
 // Reads the tokenizer, the data files and the model named by the recipe (seeding torch with

@@ -424,20 +424,8 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
 }
 
 std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset) {
-  eval::TaskEvalOptions o;
-  o.batch_size = static_cast<size_t>(r_.training.per_device_eval_batch_size);
+  eval::TaskEvalOptions o = task_eval_options(r_, setup_.model->head().labels());
   o.device = device_;
-  o.autocast = r_.training.bf16 ? "bf16" : r_.training.fp16 ? "fp16" : "";
-  o.seqeval_mode = r_.evaluation.seqeval_mode;
-  o.tag_scheme = r_.data.tag_scheme;
-  o.negative_label = r_.task.negative_label;
-  o.window_aggregation = r_.data.window_aggregation == "max" ? data::WindowAggregation::kMax
-                                                             : data::WindowAggregation::kMean;
-  o.qa.max_answer_length = static_cast<size_t>(r_.task.max_answer_length);
-  o.qa.n_best_size = static_cast<size_t>(r_.task.n_best_size);
-  o.qa.version_2_with_negative = r_.task.version_2_with_negative;
-  o.qa.null_score_diff_threshold = r_.task.null_score_diff_threshold;
-  o.mlm_seed = static_cast<uint64_t>(r_.training.seed);
   return eval::evaluate_task(setup_.model, dataset, o).scalars;
 }
 

@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/mlm.h"
 #include "data/qa_postprocess.h"
+#include "data/task_registry.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
     if (*feat) {
       data::DataOptions o;
       o.task = data::parse_task(task);
-      o.format = data::parse_format(format);
+      o.format = data::task_format(o.task, format, "--format");
       o.reader.tag_scheme = scheme;
       o.reader.target_scheme = target;
       o.reader.text_column = text_col;

@@ -38,7 +38,7 @@ const std::vector<std::pair<std::string, Factory>>& factories() {
   return table;
 }
 
-// The data layer's task aliases (data/readers.h), accepted as head names too.
+// The task aliases, the only list of them: data::parse_task (data/task_registry.cpp) reads it.
 const std::map<std::string, std::string>& aliases() {
   static const std::map<std::string, std::string> table = {
       {"ner", "token_classification"},

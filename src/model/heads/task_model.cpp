@@ -169,6 +169,10 @@ nlohmann::json TaskModelImpl::hf_config() const {
     j.erase(key);
   }
   head_->write_config(j);
+  if (!evaluation_settings.empty()) {
+    if (!j["clintorch"].is_object()) j["clintorch"] = nlohmann::json::object();
+    j["clintorch"]["evaluation"] = evaluation_settings;
+  }
   j["architectures"] = {head_->info().hf_architecture};
   return j;
 }
@@ -260,6 +264,11 @@ PretrainedTask load_task_model(const std::string& model_name_or_dir, const std::
       make_head(name, resolve_head_options(options, ckpt.config.extra, label_rows));
   PretrainedTask out;
   out.model = TaskModel(ckpt.config, head);
+  const nlohmann::json& extra = ckpt.config.extra;
+  if (extra.contains("clintorch") && extra["clintorch"].is_object() &&
+      extra["clintorch"].contains("evaluation") && extra["clintorch"]["evaluation"].is_object()) {
+    out.model->evaluation_settings = extra["clintorch"]["evaluation"];
+  }
   out.report = out.model->load_weights(model_dir, load.strict, load.ignore_mismatched_sizes);
   out.model->to(load.device);
   out.model->eval();

@@ -87,6 +87,12 @@ class TaskModelImpl : public torch::nn::Module {
 
   BertModel bert{nullptr};
 
+  // How the task is evaluated (NER seqeval mode and tag scheme, RE negative label, QA v2 and
+  // thresholds, ...; see eval::evaluation_settings): opaque to the model, written by
+  // save_pretrained into config.json as "clintorch": {"evaluation": {...}} and read back by
+  // load_task_model, so that an export is evaluated as its recipe's run was. Default: {}.
+  nlohmann::json evaluation_settings = nlohmann::json::object();
+
  private:
   std::shared_ptr<TaskHead> head_;
 };

@@ -1,0 +1,72 @@
+// relation_extraction: BLUE TSV (entities masked), JSONL with head/tail spans (entity markers
+// inserted), or the classification layouts; one label per example.
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "data/task_data.h"
+
+namespace clintorch::data {
+
+void collate_sequence_targets(const TaskDataset& d, const std::vector<size_t>& indices,
+                              ProblemType problem_type, Batch& b);  // tasks/classification.cpp
+
+namespace {
+
+void read(TaskDataset& d, const ReaderOptions& o, const tok::Tokenizer&) {
+  d.re = read_relations(d.path, d.format, o);
+  d.labeled = !d.re.empty() && d.re.front().labeled;
+}
+
+size_t num_examples(const TaskDataset& d) {
+  return d.re.size();
+}
+
+LabelMap collect(const TaskDataset& d, const ReaderOptions&) {
+  std::vector<std::string> all;
+  for (const auto& ex : d.re) {
+    if (ex.labeled) all.push_back(ex.label);
+  }
+  return LabelMap::sorted(all);
+}
+
+void build(TaskDataset& d, size_t i, const tok::Tokenizer& tokenizer, const FeatureOptions& o,
+           const std::vector<std::string>& markers, std::vector<Feature>& out) {
+  build_re_features(tokenizer, d.re[i], static_cast<uint32_t>(i), d.labels, o, d.path, markers,
+                    out);
+}
+
+void collate_targets(const TaskDataset& d, const std::vector<size_t>& indices, int64_t, Batch& b) {
+  collate_sequence_targets(d, indices, ProblemType::kSingleLabel, b);
+}
+
+// The [E1] and [E2] marker positions, also for unlabelled (prediction) batches.
+void collate_inputs(const TaskDataset& d, const std::vector<size_t>& indices, Batch& b) {
+  bool any = false;
+  for (size_t i : indices) any = any || d.features[i].head_marker >= 0;
+  if (!any) return;
+  const auto n = static_cast<int64_t>(indices.size());
+  b.entity_positions = torch::empty({n, 2}, torch::kInt64);  // (batch, 2)
+  int64_t* p = b.entity_positions.data_ptr<int64_t>();
+  for (int64_t r = 0; r < n; ++r) {
+    const Feature& f = d.features[indices[static_cast<size_t>(r)]];
+    p[2 * r] = f.head_marker;
+    p[2 * r + 1] = f.tail_marker;
+  }
+}
+
+}  // namespace
+
+const TaskDataOps& re_data_ops() {
+  static const TaskDataOps ops{&read,
+                               &num_examples,
+                               &collect,
+                               &build,
+                               &collate_targets,
+                               &collate_inputs,
+                               /*word_index=*/false,
+                               /*problem_type=*/false,
+                               /*label_map=*/true};
+  return ops;
+}
+
+}  // namespace clintorch::data
