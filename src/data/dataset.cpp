@@ -253,6 +253,11 @@ std::shared_ptr<TaskDataset> load_task_dataset(const std::string& path,
                                                const tok::Tokenizer& tokenizer,
                                                const DataOptions& options, const LabelMap* labels) {
   const TaskDataOps& ops = task_spec(options.task).data();
+  if (ops.corpus) {
+    fail("task", task_name(options.task) +
+                     " reads text corpora (data::MlmCorpus::open), not task "
+                     "files");
+  }
   auto d = std::make_shared<TaskDataset>();
   d->task = options.task;
   d->path = path;

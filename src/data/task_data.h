@@ -22,9 +22,27 @@ namespace clintorch::data {
 
 class TaskDataset;
 
+// One input of `clintorch predict`: a line of raw text or a JSONL record.
+struct RawInput {
+  size_t line = 0;
+  std::string id;    // the record's id ("" = none), as a string
+  std::string text;  // the text (all tasks but QA)
+  std::string pair;  // the second text of a pair (sequence classification)
+  bool has_pair = false;
+  std::string question;  // QA
+  std::string context;   // QA
+};
+
+// What a raw input of the task holds.
+enum class RawLayout {
+  kText,             // one text
+  kTextPair,         // a text and optionally a second one (TAB-separated in text input)
+  kQuestionContext,  // a question and a context (JSONL input only)
+};
+
 struct TaskDataOps {
   // Reads d.path (in d.format, already resolved) into the task's examples and sets d.labeled.
-  // nullptr: the task has no task files (mlm reads corpora through MlmCorpus).
+  // nullptr for corpus tasks.
   void (*read)(TaskDataset& d, const ReaderOptions& options, const tok::Tokenizer& tokenizer);
   size_t (*num_examples)(const TaskDataset& d);
   // The label map of the examples when none is given (HF order: sorted unique).
@@ -42,9 +60,16 @@ struct TaskDataOps {
   // Inputs beyond ids/mask/types, also for unlabelled batches (RE entity positions); may be
   // nullptr.
   void (*collate_inputs)(const TaskDataset& d, const std::vector<size_t>& indices, Batch& batch);
+  // Adds one raw input (prediction) as an unlabelled example; nullptr: the task does not predict
+  // raw input (mlm).
+  void (*add_raw)(TaskDataset& d, const RawInput& in, const tok::Tokenizer& tokenizer,
+                  const std::vector<std::string>& entity_markers);
+  RawLayout raw_layout = RawLayout::kText;
   // Word-level labels with a per-example word index (NER): map_to_o applies, windows merge per
   // word.
   bool word_index = false;
+  // Reads text corpora through MlmCorpus (data/mlm.h), not task files (mlm).
+  bool corpus = false;
   // Reads ReaderOptions::problem_type (sequence classification); others are single-label.
   bool problem_type = false;
   // Labelled files of the task carry a label map (false for QA: answers are spans).

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/features.h"
+#include "data/task_registry.h"
 #include "io/model_path.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -127,7 +128,7 @@ InferenceModel load_inference_model(const std::string& dir, const InferenceLoadO
   const model::HeadInfo info = m.model->info();
   m.task = head_task(info);
   m.labels = m.model->head().labels();
-  if (m.task == data::Task::kSequenceClassification) {
+  if (data::task_spec(m.task).data().problem_type) {
     m.problem_type = data::parse_problem_type(m.model->head().options().problem_type);
   }
   return m;
@@ -148,26 +149,25 @@ std::string label_tag_scheme(const std::vector<std::string>& labels) {
 
 std::shared_ptr<data::TaskDataset> load_eval_dataset(const InferenceModel& m,
                                                      const std::string& path, data::DataOptions o) {
-  if (m.task == data::Task::kMlm) {
+  const data::TaskDataOps& ops = data::task_spec(m.task).data();
+  if (ops.corpus) {
     fail(m.dir, "this is a masked-language model", "evaluate it on a text corpus (a recipe)");
   }
   o.task = m.task;
   o.labels = m.labels;
-  if (m.task == data::Task::kSequenceClassification) {
+  if (ops.problem_type) {
     o.reader.problem_type = m.problem_type;
     o.features.problem_type = m.problem_type;
   }
-  if (m.task == data::Task::kTokenClassification && o.reader.target_scheme == "same") {
+  if (ops.word_index && o.reader.target_scheme == "same") {  // NER tags -> the labels' scheme
     const std::string scheme = label_tag_scheme(m.labels);
     if (scheme != "none") o.reader.target_scheme = scheme;
   }
-  if (m.task == data::Task::kRelationExtraction && !m.model->head().required_tokens().empty()) {
-    o.reader.entity_markers = m.model->head().options().entity_markers;  // RE JSONL inserts them
+  if (!m.model->head().required_tokens().empty()) {  // RE with entity markers: JSONL inserts them
+    o.reader.entity_markers = m.model->head().options().entity_markers;
   }
   const data::LabelMap labels(m.labels);
-  const bool with_labels = m.task != data::Task::kQuestionAnswering &&
-                           !(m.task == data::Task::kSequenceClassification &&
-                             m.problem_type == data::ProblemType::kRegression);
+  const bool with_labels = ops.label_map && m.problem_type != data::ProblemType::kRegression;
   return data::load_task_dataset(path, *m.tokenizer, o, with_labels ? &labels : nullptr);
 }
 

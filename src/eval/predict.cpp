@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "data/dataset.h"
+#include "data/task_registry.h"
 #include "data/text_io.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -52,7 +53,8 @@ std::string string_key(const json& v, const std::string& key, const std::string&
 
 class Predictor {
  public:
-  Predictor(InferenceModel& m, const PredictOptions& o) : m_(m), o_(o) {
+  Predictor(InferenceModel& m, const PredictOptions& o)
+      : m_(m), o_(o), ops_(data::task_spec(m.task).data()) {
     const std::string in = o.input == "-" ? "/dev/stdin" : o.input;
     reader_.emplace(in);
     name_ = o.input == "-" ? "<stdin>" : o.input;
@@ -62,13 +64,15 @@ class Predictor {
     if (o.format != "auto" && o.format != "text" && o.format != "jsonl") {
       fail("--format", "unknown input format '" + o.format + "'", "use text, jsonl or auto");
     }
-    if (m.task == data::Task::kQuestionAnswering && !jsonl_) {
+    if (ops_.add_raw == nullptr) {
+      fail(m.dir,
+           "predict does not run " + (ops_.corpus ? std::string("masked-language") + " models"
+                                                  : data::task_name(m.task) + " models"),
+           "predict needs a fine-tuned task head (token/sequence classification, QA, RE)");
+    }
+    if (ops_.raw_layout == data::RawLayout::kQuestionContext && !jsonl_) {
       fail(name_, "question answering reads JSONL input ({\"question\", \"context\"})",
            "use --format jsonl");
-    }
-    if (m.task == data::Task::kMlm) {
-      fail(m.dir, "predict does not run masked-language models",
-           "predict needs a fine-tuned task head (token/sequence classification, QA, RE)");
     }
     const int64_t positions = m.model->config().max_position_embeddings;
     fo_.max_seq_length = o.max_seq_length ? o.max_seq_length
@@ -115,7 +119,7 @@ class Predictor {
     r.line = ln;
     r.id = ln;
     if (!jsonl_) {
-      if (m_.task == data::Task::kSequenceClassification) {
+      if (ops_.raw_layout == data::RawLayout::kTextPair) {
         const size_t tab = text.find('\t');
         if (tab != std::string::npos) {
           r.text = text.substr(0, tab);
@@ -136,13 +140,13 @@ class Predictor {
       }
       r.id = *it;
     }
-    if (m_.task == data::Task::kQuestionAnswering) {
+    if (ops_.raw_layout == data::RawLayout::kQuestionContext) {
       r.question = string_key(v, o_.question_key, loc, true);
       r.context = string_key(v, o_.context_key, loc, true);
       return r;
     }
     r.text = string_key(v, o_.text_key, loc, true);
-    if (m_.task == data::Task::kSequenceClassification) {
+    if (ops_.raw_layout == data::RawLayout::kTextPair) {
       if (v.contains(o_.pair_key) && !v[o_.pair_key].is_null()) {
         r.pair = string_key(v, o_.pair_key, loc, true);
         r.has_pair = true;
@@ -159,42 +163,15 @@ class Predictor {
     d->labels = labels_;
     d->labeled = false;
     for (const Record& r : records) {
-      switch (m_.task) {
-        case data::Task::kTokenClassification: {
-          data::NerExample ex = data::ner_example_from_text(*m_.tokenizer, r.text);
-          ex.line = r.line;
-          d->ner.push_back(std::move(ex));
-          break;
-        }
-        case data::Task::kSequenceClassification: {
-          data::ClsExample ex;
-          ex.line = r.line;
-          ex.text = r.text;
-          ex.text_pair = r.pair;
-          ex.has_pair = r.has_pair;
-          d->cls.push_back(std::move(ex));
-          break;
-        }
-        case data::Task::kQuestionAnswering: {
-          data::QaExample ex;
-          ex.line = r.line;
-          ex.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
-          ex.question = r.question;
-          ex.context = r.context;
-          d->qa.push_back(std::move(ex));
-          break;
-        }
-        case data::Task::kRelationExtraction: {
-          data::ReExample ex;
-          ex.line = r.line;
-          ex.text = r.text;
-          ex.has_markers = !markers_.empty() && r.text.find(markers_[0]) != std::string::npos;
-          d->re.push_back(std::move(ex));
-          break;
-        }
-        case data::Task::kMlm:
-          break;
-      }
+      data::RawInput in;
+      in.line = r.line;
+      in.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
+      in.text = r.text;
+      in.pair = r.pair;
+      in.has_pair = r.has_pair;
+      in.question = r.question;
+      in.context = r.context;
+      ops_.add_raw(*d, in, *m_.tokenizer, markers_);
     }
     data::build_features(*d, *m_.tokenizer, fo_, markers_);
     return d;
@@ -214,8 +191,7 @@ class Predictor {
       for (const auto& [k, v] : predictions[i].items()) {
         if (k != "id" && k != "line") j[k] = v;
       }
-      if (o_.include_text && m_.task == data::Task::kTokenClassification &&
-          j.contains("entities")) {
+      if (o_.include_text && j.contains("entities")) {  // NER
         const std::vector<uint32_t> cps = data::code_point_starts(r.text);
         for (auto& e : j["entities"]) {
           const size_t s = e["start"], t = e["end"];
@@ -238,6 +214,7 @@ class Predictor {
  private:
   InferenceModel& m_;
   const PredictOptions& o_;
+  const data::TaskDataOps& ops_;
   std::optional<data::LineReader> reader_;
   std::string name_;
   bool jsonl_ = false;

@@ -62,12 +62,12 @@ data::DataOptions data_options(const Recipe& r) {
   rd.text_pair_column = r.data.text_pair_column;
   rd.label_columns = r.data.label_columns.empty() ? std::vector<std::string>{r.data.label_column}
                                                   : r.data.label_columns;
-  if (o.task == data::Task::kSequenceClassification) {
+  if (data::task_spec(o.task).data().problem_type) {
     rd.problem_type = data::parse_problem_type(r.task.problem_type);
   }
   if (!r.data.label_separator.empty()) rd.label_separator = r.data.label_separator;
   if (r.is_set("data.has_header")) rd.header = r.data.has_header ? "true" : "false";
-  if (o.task == data::Task::kRelationExtraction && r.task.re_input == "masked") {
+  if (r.task.re_input == "masked") {  // relation_extraction only (the key is task-bound)
     rd.entity_markers.clear();
   }
   data::FeatureOptions& f = o.features;
@@ -159,8 +159,8 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
   s.data = data_options(r);
   if (!options.cache) s.data.cache.enabled = false;
   s.head = head_options(r);
-  const bool mlm = s.data.task == data::Task::kMlm;
-  if (s.data.task == data::Task::kRelationExtraction && r.task.re_input == "entity_markers") {
+  const bool mlm = data::task_spec(s.data.task).data().corpus;
+  if (s.head.pooling == "entity_start") {  // relation_extraction with entity markers
     data::add_entity_markers(*s.tokenizer, s.head.entity_markers);
   }
 

@@ -68,18 +68,34 @@ void collate_targets(const TaskDataset& d, const std::vector<size_t>& indices, i
   collate_sequence_targets(d, indices, d.problem_type, b);
 }
 
+void add_raw(TaskDataset& d, const RawInput& in, const tok::Tokenizer&,
+             const std::vector<std::string>&) {
+  ClsExample ex;
+  ex.line = in.line;
+  ex.text = in.text;
+  ex.text_pair = in.pair;
+  ex.has_pair = in.has_pair;
+  d.cls.push_back(std::move(ex));
+}
+
 }  // namespace
 
 const TaskDataOps& classification_data_ops() {
-  static const TaskDataOps ops{&read,
-                               &num_examples,
-                               &collect,
-                               &build,
-                               &collate_targets,
-                               nullptr,
-                               /*word_index=*/false,
-                               /*problem_type=*/true,
-                               /*label_map=*/true};
+  static const TaskDataOps ops = [] {
+    TaskDataOps o{};
+    o.read = &read;
+    o.num_examples = &num_examples;
+    o.collect_labels = &collect;
+    o.build = &build;
+    o.collate_targets = &collate_targets;
+    o.collate_inputs = nullptr;
+    o.add_raw = &add_raw;
+    o.raw_layout = RawLayout::kTextPair;
+    o.word_index = false;
+    o.problem_type = true;
+    o.label_map = true;
+    return o;
+  }();
   return ops;
 }
 

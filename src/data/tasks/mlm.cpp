@@ -2,14 +2,9 @@
 // these ops say so where a task dataset is asked for.
 #include "data/dataset.h"
 #include "data/task_data.h"
-#include "util/error.h"
 
 namespace clintorch::data {
 namespace {
-
-void read(TaskDataset&, const ReaderOptions&, const tok::Tokenizer&) {
-  fail("task", "MLM corpora are opened with data::MlmCorpus::open, not load_task_dataset");
-}
 
 size_t num_examples(const TaskDataset&) {
   return 0;
@@ -27,15 +22,22 @@ void collate_targets(const TaskDataset&, const std::vector<size_t>&, int64_t, Ba
 }  // namespace
 
 const TaskDataOps& mlm_data_ops() {
-  static const TaskDataOps ops{&read,
-                               &num_examples,
-                               &collect,
-                               &build,
-                               &collate_targets,
-                               nullptr,
-                               /*word_index=*/false,
-                               /*problem_type=*/false,
-                               /*label_map=*/false};
+  static const TaskDataOps ops = [] {
+    TaskDataOps o{};
+    o.read = nullptr;
+    o.corpus = true;
+    o.num_examples = &num_examples;
+    o.collect_labels = &collect;
+    o.build = &build;
+    o.collate_targets = &collate_targets;
+    o.collate_inputs = nullptr;
+    o.add_raw = nullptr;
+    o.raw_layout = RawLayout::kText;
+    o.word_index = false;
+    o.problem_type = false;
+    o.label_map = false;
+    return o;
+  }();
   return ops;
 }
 

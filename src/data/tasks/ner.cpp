@@ -43,18 +43,32 @@ void collate_targets(const TaskDataset& d, const std::vector<size_t>& indices, i
   }
 }
 
+// Raw text: the tokenizer's words (pre-tokens) with their byte spans, no tags.
+void add_raw(TaskDataset& d, const RawInput& in, const tok::Tokenizer& tokenizer,
+             const std::vector<std::string>&) {
+  NerExample ex = ner_example_from_text(tokenizer, in.text);
+  ex.line = in.line;
+  d.ner.push_back(std::move(ex));
+}
+
 }  // namespace
 
 const TaskDataOps& ner_data_ops() {
-  static const TaskDataOps ops{&read,
-                               &num_examples,
-                               &collect,
-                               &build,
-                               &collate_targets,
-                               nullptr,
-                               /*word_index=*/true,
-                               /*problem_type=*/false,
-                               /*label_map=*/true};
+  static const TaskDataOps ops = [] {
+    TaskDataOps o{};
+    o.read = &read;
+    o.num_examples = &num_examples;
+    o.collect_labels = &collect;
+    o.build = &build;
+    o.collate_targets = &collate_targets;
+    o.collate_inputs = nullptr;
+    o.add_raw = &add_raw;
+    o.raw_layout = RawLayout::kText;
+    o.word_index = true;
+    o.problem_type = false;
+    o.label_map = true;
+    return o;
+  }();
   return ops;
 }
 

@@ -39,18 +39,34 @@ void collate_targets(const TaskDataset& d, const std::vector<size_t>& indices, i
   b.num_label_tokens = n;
 }
 
+void add_raw(TaskDataset& d, const RawInput& in, const tok::Tokenizer&,
+             const std::vector<std::string>&) {
+  QaExample ex;
+  ex.line = in.line;
+  ex.id = in.id;
+  ex.question = in.question;
+  ex.context = in.context;
+  d.qa.push_back(std::move(ex));
+}
+
 }  // namespace
 
 const TaskDataOps& qa_data_ops() {
-  static const TaskDataOps ops{&read,
-                               &num_examples,
-                               &collect,
-                               &build,
-                               &collate_targets,
-                               nullptr,
-                               /*word_index=*/false,
-                               /*problem_type=*/false,
-                               /*label_map=*/false};
+  static const TaskDataOps ops = [] {
+    TaskDataOps o{};
+    o.read = &read;
+    o.num_examples = &num_examples;
+    o.collect_labels = &collect;
+    o.build = &build;
+    o.collate_targets = &collate_targets;
+    o.collate_inputs = nullptr;
+    o.add_raw = &add_raw;
+    o.raw_layout = RawLayout::kQuestionContext;
+    o.word_index = false;
+    o.problem_type = false;
+    o.label_map = false;
+    return o;
+  }();
   return ops;
 }
 

@@ -54,18 +54,34 @@ void collate_inputs(const TaskDataset& d, const std::vector<size_t>& indices, Ba
   }
 }
 
+// Raw text with the entities already marked: [E1]..[/E1] [E2]..[/E2], or BLUE-masked.
+void add_raw(TaskDataset& d, const RawInput& in, const tok::Tokenizer&,
+             const std::vector<std::string>& markers) {
+  ReExample ex;
+  ex.line = in.line;
+  ex.text = in.text;
+  ex.has_markers = !markers.empty() && in.text.find(markers[0]) != std::string::npos;
+  d.re.push_back(std::move(ex));
+}
+
 }  // namespace
 
 const TaskDataOps& re_data_ops() {
-  static const TaskDataOps ops{&read,
-                               &num_examples,
-                               &collect,
-                               &build,
-                               &collate_targets,
-                               &collate_inputs,
-                               /*word_index=*/false,
-                               /*problem_type=*/false,
-                               /*label_map=*/true};
+  static const TaskDataOps ops = [] {
+    TaskDataOps o{};
+    o.read = &read;
+    o.num_examples = &num_examples;
+    o.collect_labels = &collect;
+    o.build = &build;
+    o.collate_targets = &collate_targets;
+    o.collate_inputs = &collate_inputs;
+    o.add_raw = &add_raw;
+    o.raw_layout = RawLayout::kText;
+    o.word_index = false;
+    o.problem_type = false;
+    o.label_map = true;
+    return o;
+  }();
   return ops;
 }
 
