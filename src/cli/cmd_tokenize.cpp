@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "tokenizer/encoding_json.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -50,76 +51,6 @@ struct Item {
   std::optional<std::string> truncation;
   std::string error;  // set when the line itself is malformed
 };
-
-void append_escaped(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\b') {
-      out += "\\b";
-    } else if (c == '\f') {
-      out += "\\f";
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
-
-template <typename T>
-void append_ints(std::string& out, const char* key, const std::vector<T>& v, bool null_negative) {
-  out += ",\"";
-  out += key;
-  out += "\":[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    const auto x = static_cast<long long>(v[i]);
-    if (null_negative && x < 0) {
-      out += "null";
-    } else {
-      out += std::to_string(x);
-    }
-  }
-  out.push_back(']');
-}
-
-void write_encoding(std::string& out, size_t line, size_t window, bool with_window,
-                    const tok::Encoding& e, const std::vector<tok::Offset>& offsets) {
-  out += "{\"line\":" + std::to_string(line);
-  if (with_window) out += ",\"window\":" + std::to_string(window);
-  out += ",\"tokens\":[";
-  for (size_t i = 0; i < e.tokens.size(); ++i) {
-    if (i) out.push_back(',');
-    append_escaped(out, e.tokens[i]);
-  }
-  out.push_back(']');
-  append_ints(out, "ids", e.ids, false);
-  append_ints(out, "type_ids", e.type_ids, false);
-  append_ints(out, "attention_mask", e.attention_mask, false);
-  append_ints(out, "special_tokens_mask", e.special_tokens_mask, false);
-  out += ",\"offsets\":[";
-  for (size_t i = 0; i < offsets.size(); ++i) {
-    if (i) out.push_back(',');
-    out += "[" + std::to_string(offsets[i].begin) + "," + std::to_string(offsets[i].end) + "]";
-  }
-  out.push_back(']');
-  append_ints(out, "word_ids", e.word_ids, true);
-  append_ints(out, "sequence_ids", e.sequence_ids, true);
-  out += "}\n";
-}
 
 tok::Truncation parse_truncation(const std::string& s) {
   if (s == "longest_first") return tok::Truncation::kLongestFirst;
@@ -210,7 +141,7 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
   size_t failures = 0;
   auto error_record = [&](const Item& item, const std::string& message) {
     std::string rec = "{\"line\":" + std::to_string(item.line) + ",\"error\":";
-    append_escaped(rec, message);
+    tok::append_json_string(rec, message);
     rec += "}\n";
     if (first_error.empty()) first_error = "line " + std::to_string(item.line) + ": " + message;
     ++failures;
@@ -227,28 +158,12 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
     const Item& probe = items[which.front()];
     if (probe.words) {
       if (probe.has_second) {
-        // Word pairs: no batch entry point; encode one by one then pad as a batch would.
-        tok::BatchEncoding be;
-        for (size_t k = 0; k < which.size(); ++k) {
-          const Item& it = items[which[k]];
-          std::vector<std::string_view> a(it.words_first.begin(), it.words_first.end());
-          std::vector<std::string_view> b(it.words_second.begin(), it.words_second.end());
-          tok::EncodeOptions single = eo;
-          single.padding = tok::Padding::kNone;
-          tok::Encoding e = tk.encode_words_pair(a, b, single);
-          std::vector<tok::Encoding> over = std::move(e.overflowing);
-          e.overflowing.clear();
-          be.encodings.push_back(std::move(e));
-          be.overflow_to_sample_mapping.push_back(k);
-          for (auto& x : over) {
-            be.encodings.push_back(std::move(x));
-            be.overflow_to_sample_mapping.push_back(k);
-          }
+        std::vector<std::vector<std::string>> firsts, seconds;
+        for (size_t i : which) {
+          firsts.push_back(items[i].words_first);
+          seconds.push_back(items[i].words_second);
         }
-        if (eo.padding != tok::Padding::kNone) {
-          throw UsageError("--padding is not supported for pairs of pre-split words");
-        }
-        return be;
+        return tk.encode_words_pair_batch(firsts, seconds, eo);
       }
       std::vector<std::vector<std::string>> words;
       words.reserve(which.size());
@@ -340,7 +255,7 @@ size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::
       } else {
         offsets = tok::char_offsets(e, it.first, it.second);
       }
-      write_encoding(line_out[idx], it.line, window, eo.return_overflowing, e, offsets);
+      tok::append_encoding_json(line_out[idx], it.line, window, eo.return_overflowing, e, offsets);
     }
   }
   for (size_t i = 0; i < items.size(); ++i) {

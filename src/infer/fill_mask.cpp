@@ -8,6 +8,7 @@
 #include "io/model_path.h"
 #include "model/heads/task_model.h"
 #include "model/pretrained.h"
+#include "tokenizer/decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -17,7 +18,7 @@ struct FillMasker::Impl {
   FillMaskOptions options;
   std::string dir;
   tok::Tokenizer tokenizer;
-  std::unique_ptr<TokenDecoder> decoder;
+  std::unique_ptr<tok::TokenDecoder> decoder;
   model::TaskModel model{nullptr};
   int64_t max_positions = 0;
 
@@ -41,7 +42,7 @@ struct FillMasker::Impl {
     if (tokenizer.mask_id() < 0) {
       fail(dir, "the tokenizer has no mask token", "fill-mask needs a vocabulary with [MASK]");
     }
-    decoder = std::make_unique<TokenDecoder>(tokenizer, dir);
+    decoder = std::make_unique<tok::TokenDecoder>(tokenizer, dir);
     model::TaskLoadOptions load;
     load.device = options.device;
     model = model::load_task_model(dir, "mlm", {}, load).model;

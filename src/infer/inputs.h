@@ -67,24 +67,6 @@ struct LoadedEncoder {
 };
 LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device);
 
-// HF `tokenizer.decode(ids, skip_special_tokens)` of a BERT WordPiece tokenizer: the tokens
-// joined by the WordPiece decoder (a "##" piece glued to the previous token, others after a
-// space; with the decoder's `cleanup`, a space before . ? ! , dropped) and, when the model's
-// tokenizer_config.json sets clean_up_tokenization_spaces, transformers' clean_up_tokenization.
-class TokenDecoder {
- public:
-  // Reads the decoder settings from `model_dir` (tokenizer.json "decoder", tokenizer_config.json).
-  TokenDecoder(const tok::Tokenizer& tokenizer, const std::string& model_dir);
-  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const;
-
- private:
-  const tok::Tokenizer& tokenizer_;
-  std::string prefix_ = "##";
-  bool cleanup_ = true;           // tokenizer.json decoder.cleanup (tokenizers' default)
-  bool clean_up_spaces_ = false;  // tokenizer_config.json (transformers 5 default false)
-  std::vector<bool> special_;     // by id: special added token, skipped when asked
-};
-
 // A text output: a file (written to FILE.partial, renamed by close() so a failed run leaves no
 // truncated FILE) or standard output for "-".
 class TextOutput {

@@ -232,6 +232,11 @@ class Tokenizer {
                                   const EncodeOptions& options = {}, size_t num_threads = 0) const;
   BatchEncoding encode_words_batch(const std::vector<std::vector<std::string>>& words,
                                    const EncodeOptions& options = {}, size_t num_threads = 0) const;
+  // Pairs of pre-split words: firsts[i] with seconds[i], one by one (overflow windows flattened
+  // with a sample mapping). Padding is not supported here: a UsageError when asked for.
+  BatchEncoding encode_words_pair_batch(const std::vector<std::vector<std::string>>& firsts,
+                                        const std::vector<std::vector<std::string>>& seconds,
+                                        const EncodeOptions& options = {}) const;
 
   // Only the WordPiece pieces of a text (no special tokens, no truncation): a fast path for
   // counting or pre-computing. Appends to `ids`.
