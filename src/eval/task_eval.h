@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "data/model_batch.h"
 #include "data/qa_postprocess.h"
 #include "data/readers.h"
 #include "data/windows.h"
@@ -119,8 +120,8 @@ nlohmann::json evaluation_settings(const TaskEvalOptions& options);
 void apply_evaluation_settings(TaskEvalOptions& options, const nlohmann::json& settings,
                                const std::string& where);
 
-// A data-layer batch as the model's tensor map (input_ids, attention_mask, token_type_ids and
-// the targets that are defined: labels, start/end_positions, entity_positions).
-model::Batch to_model_batch(const data::Batch& batch);
+// The data -> model batch adapter lives beside the batch (data/model_batch.h); the name is kept
+// here for callers of the eval layer.
+using data::to_model_batch;
 
 }  // namespace clintorch::eval

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "data/model_batch.h"
 #include "eval/task_eval.h"
 #include "io/safetensors.h"
 #include "model/autocast.h"
@@ -119,7 +120,7 @@ std::string strip_eval_prefix(const std::string& metric) {
 
 void dump_batch(const std::string& dir, int64_t step, int64_t micro, const data::Batch& b) {
   io::NamedTensors t;
-  for (const auto& [k, v] : eval::to_model_batch(b)) t.emplace_back(k, v);
+  for (const auto& [k, v] : data::to_model_batch(b)) t.emplace_back(k, v);
   io::write_safetensors((fs::path(dir) / ("step" + std::to_string(step) + "_micro" +
                                           std::to_string(micro) + ".safetensors"))
                             .string(),
@@ -375,7 +376,7 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
       model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
       model::TaskForwardOptions fo;
       fo.unpad = true;
-      out = setup_.model->forward(eval::to_model_batch(b), fo);
+      out = setup_.model->forward(data::to_model_batch(b), fo);
     }
     if (!out.loss_sum.defined()) {
       fail(r_.where("data.train_file"), "the training batches carry no targets",
