@@ -8,8 +8,6 @@ namespace clintorch::cli {
 c10::Device device_option(const std::string& name) {
   try {
     return model::select_device(name, "--device");
-  } catch (const UsageError&) {
-    throw;
   } catch (const Error& e) {
     throw UsageError(e.what());
   }

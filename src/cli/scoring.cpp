@@ -43,8 +43,7 @@ void capture_scoring(const CLI::App& sub, ScoringArgs& a) {
 }
 
 void apply_scoring(eval::TaskEvalOptions& o, const eval::InferenceModel& m, const ScoringArgs& a) {
-  const std::string label_scheme = eval::label_tag_scheme(m.labels);
-  o.tag_scheme = label_scheme == "none" ? "iob2" : label_scheme;
+  o.tag_scheme = eval::strict_tag_scheme(m.labels);
   eval::apply_evaluation_settings(o, m.model->evaluation_settings, m.dir + "/config.json");
   auto given = [&a](const char* option) { return a.given.count(option) > 0; };
   const eval::TaskEvalOptions& v = a.values;

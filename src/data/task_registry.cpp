@@ -147,6 +147,10 @@ std::vector<std::string> task_format_names(Task task) {
   return out;
 }
 
+std::string task_formats_hint(Task task) {
+  return "formats of " + task_name(task) + ": auto, " + join(task_format_names(task), ", ");
+}
+
 bool task_reads_format(Task task, const std::string& name) {
   if (name == "auto") return true;
   const auto& formats = task_spec(task).formats;
@@ -164,7 +168,7 @@ Format task_format(Task task, const std::string& name, const std::string& where)
   fail(where,
        known ? "format '" + name + "' cannot be read for task '" + task_name(task) + "'"
              : "unknown data format '" + name + "'" + did_you_mean(name, all),
-       "formats of " + task_name(task) + ": auto, " + join(task_format_names(task), ", "));
+       task_formats_hint(task));
 }
 
 Format resolve_format(Format format, Task task, const std::string& path) {
@@ -174,7 +178,7 @@ Format resolve_format(Format format, Task task, const std::string& path) {
     if (f.format == format) return format;
   }
   fail(path, "format '" + format_name(format) + "' cannot be read for task '" + spec.name + "'",
-       "formats of " + spec.name + ": auto, " + join(task_format_names(task), ", "));
+       task_formats_hint(task));
 }
 
 }  // namespace clintorch::data

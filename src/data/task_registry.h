@@ -49,6 +49,8 @@ std::vector<std::string> all_format_names();
 // The documented names of the task's formats ("auto" not included).
 std::vector<std::string> task_format_names(Task task);
 
+// "formats of TASK: auto, conll, ...": the hint of every error about a task's formats.
+std::string task_formats_hint(Task task);
 // True when `task` reads the format `name` ("auto" included).
 bool task_reads_format(Task task, const std::string& name);
 // The reader format of `name` for `task` (kAuto for "auto"). Throws Error "WHERE: format 'x'

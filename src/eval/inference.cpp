@@ -147,6 +147,11 @@ std::string label_tag_scheme(const std::vector<std::string>& labels) {
   return "none";
 }
 
+std::string strict_tag_scheme(const std::vector<std::string>& labels) {
+  const std::string scheme = label_tag_scheme(labels);
+  return scheme == "none" ? "iob2" : scheme;
+}
+
 std::shared_ptr<data::TaskDataset> load_eval_dataset(const InferenceModel& m,
                                                      const std::string& path, data::DataOptions o) {
   const data::TaskDataOps& ops = data::task_spec(m.task).data();

@@ -68,6 +68,8 @@ std::shared_ptr<data::TaskDataset> load_eval_dataset(const InferenceModel& model
 
 // "iobes" when NER labels use E-/S- tags, "iob2" when they are B/I/O-prefixed, else "none".
 std::string label_tag_scheme(const std::vector<std::string>& labels);
+// The scheme NER strict mode reads for these labels: label_tag_scheme, with "iob2" for "none".
+std::string strict_tag_scheme(const std::vector<std::string>& labels);
 
 // Writes the model of resolve_checkpoint(checkpoint) to `out_dir` as a HF directory
 // (config.json with the head and id2label/label2id, model.safetensors, tokenizer files) that

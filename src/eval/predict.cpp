@@ -23,11 +23,8 @@ using nlohmann::json;
 
 // One input document.
 struct Record {
-  size_t line = 0;
-  json id;  // the input's id, else the line number
-  std::string text, pair;
-  bool has_pair = false;
-  std::string question, context;  // QA
+  json id;               // the input's id, else the line number (as written to the output)
+  data::RawInput input;  // what the task reads (input.id: `id` as a string)
 };
 
 struct Chunk {
@@ -116,19 +113,22 @@ class Predictor {
 
   Record parse(const std::string& text, size_t ln) {
     Record r;
-    r.line = ln;
+    data::RawInput& in = r.input;
+    in.line = ln;
     r.id = ln;
     if (!jsonl_) {
       if (ops_.raw_layout == data::RawLayout::kTextPair) {
         const size_t tab = text.find('\t');
         if (tab != std::string::npos) {
-          r.text = text.substr(0, tab);
-          r.pair = text.substr(tab + 1);
-          r.has_pair = true;
+          in.text = text.substr(0, tab);
+          in.pair = text.substr(tab + 1);
+          in.has_pair = true;
+          in.id = std::to_string(ln);
           return r;
         }
       }
-      r.text = text;
+      in.text = text;
+      in.id = std::to_string(ln);
       return r;
     }
     const std::string loc = data::where(name_, ln);
@@ -140,16 +140,17 @@ class Predictor {
       }
       r.id = *it;
     }
+    in.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
     if (ops_.raw_layout == data::RawLayout::kQuestionContext) {
-      r.question = string_key(v, o_.question_key, loc, true);
-      r.context = string_key(v, o_.context_key, loc, true);
+      in.question = string_key(v, o_.question_key, loc, true);
+      in.context = string_key(v, o_.context_key, loc, true);
       return r;
     }
-    r.text = string_key(v, o_.text_key, loc, true);
+    in.text = string_key(v, o_.text_key, loc, true);
     if (ops_.raw_layout == data::RawLayout::kTextPair) {
       if (v.contains(o_.pair_key) && !v[o_.pair_key].is_null()) {
-        r.pair = string_key(v, o_.pair_key, loc, true);
-        r.has_pair = true;
+        in.pair = string_key(v, o_.pair_key, loc, true);
+        in.has_pair = true;
       }
     }
     return r;
@@ -162,17 +163,7 @@ class Predictor {
     d->path = name_;
     d->labels = labels_;
     d->labeled = false;
-    for (const Record& r : records) {
-      data::RawInput in;
-      in.line = r.line;
-      in.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
-      in.text = r.text;
-      in.pair = r.pair;
-      in.has_pair = r.has_pair;
-      in.question = r.question;
-      in.context = r.context;
-      ops_.add_raw(*d, in, *m_.tokenizer, markers_);
-    }
+    for (const Record& r : records) ops_.add_raw(*d, r.input, *m_.tokenizer, markers_);
     data::build_features(*d, *m_.tokenizer, fo_, markers_);
     return d;
   }
@@ -187,17 +178,17 @@ class Predictor {
       const Record& r = c.records[i];
       json j = json::object();
       j["id"] = r.id;
-      j["line"] = r.line;
+      j["line"] = r.input.line;
       for (const auto& [k, v] : predictions[i].items()) {
         if (k != "id" && k != "line") j[k] = v;
       }
       if (o_.include_text && j.contains("entities")) {  // NER
-        const std::vector<uint32_t> cps = data::code_point_starts(r.text);
+        const std::vector<uint32_t> cps = data::code_point_starts(r.input.text);
         for (auto& e : j["entities"]) {
           const size_t s = e["start"], t = e["end"];
-          const uint32_t b = s < cps.size() ? cps[s] : static_cast<uint32_t>(r.text.size());
-          const uint32_t f = t < cps.size() ? cps[t] : static_cast<uint32_t>(r.text.size());
-          e["text"] = r.text.substr(b, f - b);
+          const uint32_t b = s < cps.size() ? cps[s] : static_cast<uint32_t>(r.input.text.size());
+          const uint32_t f = t < cps.size() ? cps[t] : static_cast<uint32_t>(r.input.text.size());
+          e["text"] = r.input.text.substr(b, f - b);
         }
       }
       buffer += j.dump(-1, ' ', false, json::error_handler_t::replace);

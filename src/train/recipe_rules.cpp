@@ -148,7 +148,7 @@ void check_data(const Recipe& r) {
     const data::Task t = data::parse_task(task);
     if (!data::task_reads_format(t, d.format)) {
       bad("data.format", "format '" + d.format + "' cannot be read for task " + task,
-          "formats of " + task + ": auto, " + join(data::task_format_names(t), ", "));
+          data::task_formats_hint(t));
     }
   }
 }

@@ -122,12 +122,7 @@ eval::TaskEvalOptions task_eval_options(const Recipe& r, const std::vector<std::
   o.batch_size = static_cast<size_t>(r.training.per_device_eval_batch_size);
   o.autocast = r.training.bf16 ? "bf16" : r.training.fp16 ? "fp16" : "";
   o.seqeval_mode = r.evaluation.seqeval_mode;
-  if (r.is_set("data.tag_scheme")) {
-    o.tag_scheme = r.data.tag_scheme;
-  } else {
-    const std::string scheme = eval::label_tag_scheme(labels);
-    o.tag_scheme = scheme == "none" ? "iob2" : scheme;
-  }
+  o.tag_scheme = r.is_set("data.tag_scheme") ? r.data.tag_scheme : eval::strict_tag_scheme(labels);
   o.negative_label = r.task.negative_label;
   o.window_aggregation = data::parse_window_aggregation(r.data.window_aggregation);
   o.qa.max_answer_length = static_cast<size_t>(r.task.max_answer_length);
