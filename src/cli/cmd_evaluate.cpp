@@ -91,7 +91,7 @@ void run_evaluate_recipe(EvaluateArgs& a) {
   const bool test = a.split == "test";
   const std::string key = test ? "data.test_file" : "data.validation_file";
   const std::string file = test ? recipe.data.test_file : recipe.data.validation_file;
-  const bool mlm_split = !test && recipe.task.name == "mlm" && file.empty() &&
+  const bool mlm_split = !test && data::task_spec(recipe.task_id()).data().corpus && file.empty() &&
                          recipe.data.validation_split_percentage > 0;
   if (file.empty() && !mlm_split) {
     throw UsageError(recipe.where(key) + ": " + key +
@@ -111,9 +111,10 @@ void run_evaluate_recipe(EvaluateArgs& a) {
   eval::TaskEvalOptions eo = train::task_eval_options(recipe, m.labels);
   eo.device = device;
   eo.keep_predictions = !a.predictions.empty();
-  if (recipe.task.name != m.model->info().name) {
+  if (data::task_name(recipe.task_id()) != m.model->info().name) {
     fail(m.dir,
-         "holds a " + m.model->info().name + " model but the recipe's task is " + recipe.task.name,
+         "holds a " + m.model->info().name + " model but the recipe's task is " +
+             data::task_name(recipe.task_id()),
          "give the checkpoint of this recipe with --checkpoint");
   }
   train::SetupOptions so;

@@ -136,6 +136,8 @@ Item parse_line(std::string&& text, size_t line, const TokenizeArgs& args) {
 
 // Encodes one batch of items (all of the same kind) and appends their JSON lines to `out`.
 // Returns the number of failed lines.
+// Long on purpose: HF batch semantics (one batch pads to its longest) with a per-line fallback
+// that finds failing lines and keeps the output in input order; the two paths share state.
 size_t run_batch(const tok::Tokenizer& tk, std::vector<Item>& items, const tok::EncodeOptions& base,
                  const TokenizeArgs& args, std::string& out, std::string& first_error) {
   size_t failures = 0;

@@ -55,7 +55,7 @@ void add_validate(CLI::App& app) {
     };
     const auto& m = check.model;
     std::printf("%s: ok\n", args->recipe.c_str());
-    std::printf("  task:   %s\n", recipe.task.name.c_str());
+    std::printf("  task:   %s\n", data::task_name(recipe.task_id()).c_str());
     std::printf("  model:  %s (%s, %lld layers, hidden %lld, max_position_embeddings %lld)\n",
                 m.dir.empty() ? m.config_path.c_str() : m.dir.c_str(),
                 m.model_type.empty() ? "?" : m.model_type.c_str(),

@@ -12,6 +12,7 @@
 #include "data/examples.h"
 #include "data/labels.h"
 #include "data/readers.h"
+#include "util/choice.h"
 
 namespace clintorch::tok {
 class Tokenizer;
@@ -130,3 +131,13 @@ std::vector<int32_t> add_entity_markers(tok::Tokenizer& tokenizer,
                                             "[E1]", "[/E1]", "[E2]", "[/E2]"});
 
 }  // namespace clintorch::data
+
+namespace clintorch {
+template <>
+struct ChoiceNames<data::UnknownLabels> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"error", "map_to_o", "ignore"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+#include "util/choice.h"
 
 namespace clintorch::data {
 
@@ -82,3 +83,13 @@ std::vector<std::string> spans_to_tags(const std::vector<TagSpan>& spans, size_t
                                        TagScheme scheme);
 
 }  // namespace clintorch::data
+
+namespace clintorch {
+template <>
+struct ChoiceNames<data::TagScheme> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"none", "iob1", "iob2", "iobes"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

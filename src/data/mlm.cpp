@@ -179,7 +179,7 @@ struct MlmCorpusBuilder {
   void run(const std::vector<std::string>& files) {
     std::vector<std::string> docs;
     size_t bytes = 0;
-    const bool blank = options.document_split == "blank_line";
+    const bool blank = options.document_split == DocumentSplit::kBlankLine;
     for (const auto& file : files) {
       LineReader lr(file);
       std::string line, doc;
@@ -280,16 +280,14 @@ void check_not_empty(const MlmCorpus& c, const std::vector<std::string>& paths,
 
 }  // namespace
 
+// Long on purpose: the cache lookup (key, validation, reuse) and the build it falls back to
+// share the key, the file names and the options; the steps follow each other once.
 std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths,
                                            const tok::Tokenizer& tokenizer,
                                            const MlmCorpusOptions& options,
                                            const MaskingOptions& masking,
                                            const CacheOptions& cache) {
   if (options.max_seq_length < 3) fail("max_seq_length", "must be at least 3");
-  if (options.document_split != "line" && options.document_split != "blank_line") {
-    fail("document_split", "unknown value '" + options.document_split + "'",
-         "use line or blank_line");
-  }
   if (options.chunk_documents == 0) fail("chunk_documents", "must be positive");
   auto corpus = std::make_shared<MlmCorpus>(masking, tokenizer.mask_id(), tokenizer.vocab_size(),
                                             tokenizer.pad_id());
@@ -298,7 +296,9 @@ std::shared_ptr<MlmCorpus> MlmCorpus::open(const std::vector<std::string>& paths
   h.add("clintorch-mlm").add_u64(kMlmVersion);
   for (const auto& f : files) h.add(f).add_u64(file_fingerprint(f));
   h.add_u64(tokenizer_fingerprint(tokenizer));
-  h.add(options.document_split).add_u64(options.line_by_line).add_u64(options.max_seq_length);
+  h.add(choice_name(options.document_split))
+      .add_u64(options.line_by_line)
+      .add_u64(options.max_seq_length);
   const uint64_t key = h.digest();
 
   const std::string dir = cache.enabled ? cache_dir(cache) : "";

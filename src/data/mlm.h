@@ -13,6 +13,7 @@
 
 #include "data/batching.h"
 #include "data/cache.h"
+#include "data/document_split.h"
 
 namespace clintorch::tok {
 class Tokenizer;
@@ -54,9 +55,8 @@ class MlmMasker {
 };
 
 struct MlmCorpusOptions {
-  // How documents are delimited: "line" (one per line; empty lines skipped) or "blank_line"
-  // (runs of non-empty lines, joined with '\n'). Default "line".
-  std::string document_split = "line";
+  // Default one document per line.
+  DocumentSplit document_split = DocumentSplit::kLine;
   // HF --line_by_line: every document is its own sequence ([CLS] doc [SEP]); a document longer
   // than max_seq_length continues in further sequences instead of being truncated. Default
   // false: documents are concatenated and cut into full blocks (HF group_texts; the last

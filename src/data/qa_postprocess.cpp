@@ -31,6 +31,9 @@ std::vector<int32_t> top_n(const float* v, size_t len, size_t n) {
 
 }  // namespace
 
+// Long on purpose: transformers' postprocess_qa_predictions (utils_qa.py) step by step (n-best
+// start/end pairs, null score, v2 threshold, softmax), kept in its order to keep parity easy to
+// check.
 std::vector<QaPrediction> postprocess_qa(const TaskDataset& d, const at::Tensor& start_logits,
                                          const at::Tensor& end_logits,
                                          const QaPostprocessOptions& o) {

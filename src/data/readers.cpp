@@ -60,15 +60,7 @@ ProblemType parse_problem_type(const std::string& name) {
 }
 
 std::string problem_type_name(ProblemType type) {
-  switch (type) {
-    case ProblemType::kSingleLabel:
-      return "single_label_classification";
-    case ProblemType::kMultiLabel:
-      return "multi_label_classification";
-    case ProblemType::kRegression:
-      return "regression";
-  }
-  return "?";
+  return choice_name(type);
 }
 
 std::string trim_ascii(std::string_view s) {

@@ -8,6 +8,7 @@
 
 #include "data/examples.h"
 #include "data/labels.h"
+#include "util/choice.h"
 
 namespace clintorch::tok {
 class Tokenizer;
@@ -158,3 +159,20 @@ NerExample ner_example_from_text(const tok::Tokenizer& tokenizer, std::string te
 size_t tag_words_from_spans(NerExample& example, const std::vector<TagSpan>& byte_spans);
 
 }  // namespace clintorch::data
+
+namespace clintorch {
+// The task registry's canonical names, by enumerator (data/task_registry.cpp).
+template <>
+struct ChoiceNames<data::Task> {
+  static const std::vector<std::string>& names();
+};
+
+template <>
+struct ChoiceNames<data::ProblemType> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"single_label_classification",
+                                                 "multi_label_classification", "regression"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

@@ -74,6 +74,8 @@ struct TaskDataOps {
   bool problem_type = false;
   // Labelled files of the task carry a label map (false for QA: answers are spans).
   bool label_map = true;
+  // Examples are an entity pair in a text (RE): marked with [E1]..[/E2] or masked.
+  bool entity_pair = false;
 };
 
 // The ops of every task, defined in src/data/tasks/<task>.cpp.

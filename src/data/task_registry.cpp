@@ -182,3 +182,18 @@ Format resolve_format(Format format, Task task, const std::string& path) {
 }
 
 }  // namespace clintorch::data
+
+namespace clintorch {
+
+const std::vector<std::string>& ChoiceNames<data::Task>::names() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names(data::task_registry().size());
+    for (const data::TaskSpec& spec : data::task_registry()) {
+      names.at(static_cast<size_t>(spec.task)) = spec.name;
+    }
+    return names;
+  }();
+  return kNames;
+}
+
+}  // namespace clintorch

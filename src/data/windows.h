@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/features.h"
+#include "util/choice.h"
 
 namespace at {
 class Tensor;
@@ -100,3 +101,13 @@ std::vector<TextEntity> text_entities(const NerExample& example,
                                       const std::vector<float>& word_scores, TagScheme scheme);
 
 }  // namespace clintorch::data
+
+namespace clintorch {
+template <>
+struct ChoiceNames<data::WindowAggregation> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"mean", "max"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

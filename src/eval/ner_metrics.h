@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "eval/metric_common.h"
+#include "util/choice.h"
 
 namespace clintorch::eval {
 
@@ -94,3 +95,13 @@ nlohmann::json to_json(const NerReport& report);
 std::string format_table(const NerReport& report, int digits = 4);
 
 }  // namespace clintorch::eval
+
+namespace clintorch {
+template <>
+struct ChoiceNames<eval::NerMode> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"default", "strict"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

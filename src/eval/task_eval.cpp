@@ -77,6 +77,8 @@ void add_loss(Accumulated& acc, const model::HeadOutput& out) {
 
 }  // namespace
 
+// Long on purpose: the evaluation loop (length-sorted batches, device transfer, autocast, loss
+// accumulation, the task's scorer), one pass whose local state every step reads.
 TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& dataset,
                              const TaskEvalOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -63,6 +63,8 @@ std::string FillMasker::mask_token() const {
   return std::string(impl_->tokenizer.id_to_token(impl_->tokenizer.mask_id()));
 }
 
+// Long on purpose: checks, batching and the top-k per mask, as HF's fill-mask pipeline does them
+// in one pass.
 std::vector<FillMaskResult> FillMasker::run(const std::vector<std::string>& texts,
                                             const std::vector<std::string>& where) const {
   Impl& m = *impl_;

@@ -36,6 +36,8 @@ uint64_t as_u64(const nlohmann::json& v, const std::string& where, const std::st
 
 }  // namespace
 
+// Long on purpose: the format's header checks in the order the spec states them (size, JSON,
+// dtypes, shapes, offsets, no overlaps or holes), each error naming the file and the tensor.
 std::vector<TensorEntry> read_safetensors(const std::shared_ptr<const MappedFile>& file,
                                           std::map<std::string, std::string>* metadata) {
   const std::string& path = file->path();

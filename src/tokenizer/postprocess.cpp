@@ -123,6 +123,8 @@ void pad_to(Encoding& e, size_t length, const EncodeOptions& o, const Tokenizer:
 
 }  // namespace
 
+// Long on purpose: HF tokenizers' truncation, overflow windows, template (specials, type ids)
+// and offsets in one order, as TemplateProcessing applies them (parity with BertTokenizerFast).
 Encoding Tokenizer::Impl::post_process(const detail::Pieces& a, const detail::Pieces* b,
                                        const EncodeOptions& o) const {
   const size_t la = a.size();

@@ -273,6 +273,9 @@ struct LoadSources {
   bool has_config = false;
 };
 
+// Long (~200 lines) on purpose: one precedence chain read top to bottom (options, then
+// tokenizer_config.json, special_tokens_map.json, tokenizer.json, HF defaults), in the order
+// transformers applies it; each step fills the fields the next one reads.
 Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
                             std::unique_ptr<Tokenizer::Impl>& holder) {
   holder = std::make_unique<Tokenizer::Impl>();

@@ -46,6 +46,8 @@ int32_t insert(std::vector<BuildNode>& nodes, int32_t root, std::string_view s) 
 
 }  // namespace
 
+// Long on purpose: one construction (tries, failure links, double-array placement) whose phases
+// share the same node arrays; split, each part would need most of them as parameters.
 void WordPieceTrie::build(const std::vector<std::string_view>& vocab, std::string_view prefix) {
   std::vector<BuildNode> nodes(2);
   const int32_t r = 0, s = 1;

@@ -7,7 +7,9 @@
 
 namespace clintorch::train {
 
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
+bool stderr_is_terminal() {
+  return isatty(STDERR_FILENO) != 0;
+}
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -24,14 +26,16 @@ std::string format_duration(double seconds) {
 }
 
 ProgressBar::ProgressBar(const ProgressOptions& options)
-    : enabled_(options.mode == "always" || (options.mode == "auto" && stderr_is_terminal())),
+    : enabled_(options.mode == ProgressMode::kAlways ||
+               (options.mode == ProgressMode::kAuto && stderr_is_terminal())),
       total_(options.total_steps) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
-void ProgressBar::update(int64_t step, double loss, double learning_rate,
-                         double tokens_per_second, double elapsed_seconds,
-                         double steps_per_second) {
+void ProgressBar::update(int64_t step, double loss, double learning_rate, double tokens_per_second,
+                         double elapsed_seconds, double steps_per_second) {
   if (!enabled_) return;
   const int bar_width = 24;
   const double frac = total_ > 0 ? static_cast<double>(step) / static_cast<double>(total_) : 0.0;

@@ -5,12 +5,20 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "util/choice.h"
 
 namespace clintorch::train {
 
+enum class ProgressMode {
+  kAuto,    // draw only when stderr is a terminal
+  kAlways,  // draw
+  kNever,   // log lines only
+};
+
 struct ProgressOptions {
-  // "auto" (draw only when stderr is a terminal), "always" or "never". Default "auto".
-  std::string mode = "auto";
+  ProgressMode mode = ProgressMode::kAuto;
   // Optimizer steps of the whole run. Default 0.
   int64_t total_steps = 0;
 };
@@ -47,3 +55,13 @@ std::string format_duration(double seconds);
 bool stderr_is_terminal();
 
 }  // namespace clintorch::train
+
+namespace clintorch {
+template <>
+struct ChoiceNames<train::ProgressMode> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"auto", "always", "never"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

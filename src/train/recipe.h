@@ -25,14 +25,30 @@
 #include <string>
 #include <vector>
 
+#include "data/document_split.h"
+#include "data/features.h"
+#include "data/readers.h"
+#include "data/windows.h"
+#include "eval/ner_metrics.h"
+#include "train/progress.h"
+#include "train/schedule.h"
+#include "util/choice.h"
+#include "util/log.h"
+
 namespace clintorch::train {
+
+// Recipe choices without a home in a lower layer (the others are the enums of data/, eval/,
+// schedule.h, progress.h and util/log.h). Each has its names in ChoiceNames below.
+enum class ParamDtype { kFloat32, kBFloat16 };       // model.dtype
+enum class Strategy { kNo, kSteps, kEpoch, kBest };  // evaluation.eval_strategy / save_strategy
+enum class ReInput { kEntityMarkers, kMasked };      // task.re_input
 
 // The constraint column uses small builders defined in recipe.cpp:
 //   any()                  no constraint
 //   ge(x) gt(x) le(x)      numeric bounds (for lists: each element)
 //   in(lo, hi)             closed range [lo, hi];  in_open_hi(lo, hi): [lo, hi)
-//   one_of("a|b|c")        the string must be one of these
-//   task_choices()         a task name of the task registry (data/task_registry.h)
+//   one_of("a|b|c")        the value must be one of these (for a named enum: a subset of its
+//                          names; without one_of a named enum accepts all of its names)
 //   format_choices()       a format name some task reads (checked against the task later)
 //   path()                 a file-system path, resolved when loaded (see above)
 //   .or_value(v)           also accept the exact number v (e.g. -1 meaning "not set")
@@ -56,7 +72,7 @@ namespace clintorch::train {
   X(std::string, config, "", path(),                                                              \
     "A BERT config.json for a randomly initialised model (pretraining from scratch), instead of " \
     "pretrained")                                                                                 \
-  X(std::string, dtype, "float32", one_of("float32|bfloat16"),                                    \
+  X(ParamDtype, dtype, ParamDtype::kFloat32, any(),                                    \
     "Storage dtype of the parameters (mixed precision is training.bf16 / training.fp16)")         \
   X(std::optional<double>, hidden_dropout_prob, std::nullopt, in_open_hi(0, 1),                   \
     "Overrides config.json's hidden_dropout_prob (null: keep)")                                   \
@@ -80,8 +96,7 @@ namespace clintorch::train {
     "A vocab.txt to use instead of the model folder's")
 
 #define CLINTORCH_RECIPE_TASK_KEYS(X)                                                             \
-  X(std::string, name, "",                                                                        \
-    task_choices().required(),                                                                    \
+  X(std::optional<data::Task>, name, std::nullopt, any().required(),                              \
     "Task head, by its registry name")                                                            \
   X(std::vector<std::string>, labels, std::vector<std::string>{},                                 \
     any().tasks("token_classification|sequence_classification|relation_extraction"),              \
@@ -89,9 +104,8 @@ namespace clintorch::train {
   X(int64_t, num_labels, 0,                                                                       \
     ge(0).tasks("token_classification|sequence_classification|relation_extraction"),              \
     "Number of labels (0: from labels or the data; regression: 1)")                               \
-  X(std::string, problem_type, "single_label_classification",                                     \
-    one_of("single_label_classification|multi_label_classification|regression")                   \
-        .tasks("sequence_classification"),                                                        \
+  X(data::ProblemType, problem_type, data::ProblemType::kSingleLabel,                              \
+    any().tasks("sequence_classification"),                                                       \
     "HF problem_type: softmax cross-entropy, per-label BCE, or MSE regression")                   \
   X(std::vector<double>, class_weights, std::vector<double>{},                                    \
     gt(0).tasks("token_classification|sequence_classification|relation_extraction"),              \
@@ -101,8 +115,7 @@ namespace clintorch::train {
     "Multi-label decision thresholds: one for all labels or one per label (empty: 0.5)")          \
   X(bool, crf, false, any().tasks("token_classification"),                                        \
     "Add a linear-chain CRF (NLL loss, Viterbi decoding, BIO constraints)")                       \
-  X(std::string, re_input, "entity_markers",                                                      \
-    one_of("entity_markers|masked").tasks("relation_extraction"),                                 \
+  X(ReInput, re_input, ReInput::kEntityMarkers, any().tasks("relation_extraction"),              \
     "entity_markers: [E1]..[/E1] [E2]..[/E2] inserted, marker starts pooled; masked: BLUE-style " \
     "@GENE$ input, [CLS] pooled")                                                                 \
   X(std::string, negative_label, "", any().tasks("relation_extraction"),                          \
@@ -147,17 +160,18 @@ namespace clintorch::train {
     "JSONL NER: field with the tag list")                                                         \
   X(std::string, entities_field, "entities", any().tasks("token_classification"),                 \
     "JSONL spans: field with [{start, end, label}] character spans")                              \
-  X(std::string, tag_scheme, "iob2", one_of("iob1|iob2|iobes").tasks("token_classification"),     \
+  X(data::TagScheme, tag_scheme, data::TagScheme::kIOB2,                                          \
+    one_of("iob1|iob2|iobes").tasks("token_classification"),                                      \
     "Tag scheme of the NER files (converted where needed)")                                       \
   X(bool, label_all_tokens, false, any().tasks("token_classification"),                           \
     "Label every sub-token (B- becomes I- after the first) instead of only the first (-100), as " \
     "HF run_ner.py")                                                                              \
   X(int64_t, doc_stride, 32, ge(0),                                                               \
     "Tokens shared by consecutive windows of an input longer than max_seq_length")                \
-  X(std::string, window_aggregation, "mean",                                                      \
-    one_of("mean|max").tasks("sequence_classification|relation_extraction"),                      \
+  X(data::WindowAggregation, window_aggregation, data::WindowAggregation::kMean,                  \
+    any().tasks("sequence_classification|relation_extraction"),                                   \
     "How the windows' logits of one long input are combined")                                     \
-  X(std::string, unseen_label_policy, "error",                                                    \
+  X(data::UnknownLabels, unseen_label_policy, data::UnknownLabels::kError,                        \
     one_of("error|map_to_o").tasks("token_classification"),                                       \
     "A validation/test label absent from training: an error naming file:line, or read as O")     \
   X(double, mlm_probability, 0.15, gt(0).le(1).tasks("mlm"), "Share of tokens selected for MLM")  \
@@ -169,7 +183,7 @@ namespace clintorch::train {
   X(bool, line_by_line, false, any().tasks("mlm"),                                                \
     "One sequence per document; false: concatenate and pack full max_seq_length blocks (HF "      \
     "group_texts)")                                                                               \
-  X(std::string, document_boundary, "line", one_of("line|blank_line").tasks("mlm"),               \
+  X(data::DocumentSplit, document_boundary, data::DocumentSplit::kLine, any().tasks("mlm"),       \
     "MLM corpus: one document per line, or documents separated by blank lines")                   \
   X(int64_t, validation_split_percentage, 0, in(0, 50),                                           \
     "Hold out this percentage of the training data for evaluation (needs an empty "               \
@@ -201,8 +215,7 @@ namespace clintorch::train {
     "Micro-batches per optimizer step; token-level losses are normalised by the real token "      \
     "count across them")                                                                          \
   X(double, max_grad_norm, 1.0, ge(0), "Clip gradients to this global L2 norm; 0: no clipping")   \
-  X(std::string, lr_scheduler_type, "linear",                                                     \
-    one_of("linear|cosine|constant|constant_with_warmup"),                                        \
+  X(ScheduleType, lr_scheduler_type, ScheduleType::kLinear, any(),                                \
     "Learning-rate schedule, as HF get_*_schedule_with_warmup (constant takes no warmup)")        \
   X(int64_t, warmup_steps, 0, ge(0), "Linear warmup steps")                                       \
   X(double, warmup_ratio, 0.0, in_open_hi(0, 1),                                                  \
@@ -223,7 +236,7 @@ namespace clintorch::train {
     "Resume from this checkpoint folder, or `last`: the newest in output_dir; empty: start anew")
 
 #define CLINTORCH_RECIPE_EVALUATION_KEYS(X)                                                       \
-  X(std::string, eval_strategy, "no", one_of("no|steps|epoch"),                                   \
+  X(Strategy, eval_strategy, Strategy::kNo, one_of("no|steps|epoch"),                            \
     "When to evaluate on validation_file")                                                        \
   X(int64_t, eval_steps, 0, ge(0), "Steps between evaluations (steps strategy); 0: logging_steps")\
   X(bool, eval_on_start, false, any(),                                                            \
@@ -238,12 +251,12 @@ namespace clintorch::train {
     "Stop after this many evaluations without improvement; 0: never")                             \
   X(double, early_stopping_threshold, 0.0, ge(0),                                                 \
     "Smallest change of the metric that counts as an improvement")                                \
-  X(std::string, save_strategy, "steps", one_of("no|steps|epoch|best"),                           \
+  X(Strategy, save_strategy, Strategy::kSteps, any(),                                             \
     "When to write a checkpoint (best: when the metric improves)")                                \
   X(int64_t, save_steps, 500, ge(1), "Steps between checkpoints (steps strategy)")               \
   X(int64_t, save_total_limit, 0, ge(0),                                                          \
     "Keep at most this many checkpoints (the best is always kept); 0: keep all")                  \
-  X(std::string, seqeval_mode, "default", one_of("default|strict").tasks("token_classification"),\
+  X(eval::NerMode, seqeval_mode, eval::NerMode::kDefault, any().tasks("token_classification"),   \
     "NER metrics as seqeval: default (conlleval-like) or strict (mode='strict' with tag_scheme)")
 
 #define CLINTORCH_RECIPE_OUTPUT_KEYS(X)                                                           \
@@ -259,9 +272,9 @@ namespace clintorch::train {
   X(bool, tensorboard, true, any(), "Write TensorBoard event files (scalars)")                    \
   X(std::string, logging_dir, "", path().cwd(),                                                    \
     "TensorBoard folder (empty: output_dir/runs)")          \
-  X(std::string, progress_bar, "auto", one_of("auto|always|never"),                               \
+  X(ProgressMode, progress_bar, ProgressMode::kAuto, any(),                                       \
     "Progress bar on stderr; auto: only when stderr is a terminal")                               \
-  X(std::string, log_level, "info", one_of("debug|info|warning|error"), "Log verbosity")
+  X(LogLevel, log_level, LogLevel::kInfo, one_of("debug|info|warning|error"), "Log verbosity")
 // clang-format on
 
 #define CLINTORCH_RECIPE_FIELD(type, name, def, constraint, doc) type name = def;
@@ -311,6 +324,8 @@ struct Recipe {
 
   // The location to cite for `key` ("section.key"): its origin, else the recipe file.
   std::string where(const std::string& key) const;
+  // task.name, which loading requires.
+  data::Task task_id() const { return task.name.value(); }
   // True when `key` ("section.key") was set by a file or --set (even to its default value).
   bool is_set(const std::string& key) const { return origins.count(key) > 0; }
 };
@@ -352,3 +367,27 @@ std::vector<std::string> recipe_sections();
 std::string recipe_keys_markdown();
 
 }  // namespace clintorch::train
+
+namespace clintorch {
+template <>
+struct ChoiceNames<train::ParamDtype> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"float32", "bfloat16"};
+    return kNames;
+  }
+};
+template <>
+struct ChoiceNames<train::Strategy> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"no", "steps", "epoch", "best"};
+    return kNames;
+  }
+};
+template <>
+struct ChoiceNames<train::ReInput> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"entity_markers", "masked"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

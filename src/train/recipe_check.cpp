@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "data/readers.h"
+#include "data/task_registry.h"
 #include "eval/task_eval.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -99,11 +100,11 @@ ModelFacts read_model_config(const std::string& config_path, const std::string& 
   return facts;
 }
 
-RecipeCheck check_recipe_files(const Recipe& r) {
-  RecipeCheck check;
-  std::error_code ec;
+namespace {
 
-  // The model.
+// model.pretrained (a folder with config.json and weights) or model.config; the model facts.
+void check_model_files(const Recipe& r, RecipeCheck& check) {
+  std::error_code ec;
   std::string config_path, config_key;
   if (!r.model.pretrained.empty()) {
     const std::string& dir = r.model.pretrained;
@@ -139,23 +140,6 @@ RecipeCheck check_recipe_files(const Recipe& r) {
     require_file(config_path, r, config_key, /*allow_dir=*/false);
     check.model = read_model_config(config_path, r.where(config_key), config_key);
   }
-
-  // The vocabulary.
-  if (!r.tokenizer.vocab_file.empty()) {
-    require_file(r.tokenizer.vocab_file, r, "tokenizer.vocab_file", false);
-    check.vocab_path = r.tokenizer.vocab_file;
-  } else if (!r.model.pretrained.empty()) {
-    check.vocab_path = (fs::path(r.model.pretrained) / "vocab.txt").string();
-    if (!fs::is_regular_file(check.vocab_path, ec)) {
-      fail(r.where("model.pretrained"),
-           "model.pretrained: " + r.model.pretrained + " has no vocab.txt",
-           "set tokenizer.vocab_file to the model's WordPiece vocab.txt");
-    }
-  } else {
-    fail(r.where("model.config"), "model.config: a new model needs tokenizer.vocab_file",
-         "set tokenizer.vocab_file to a WordPiece vocab.txt");
-  }
-
   // Limits that depend on the model.
   if (r.tokenizer.max_seq_length > check.model.max_position_embeddings) {
     fail(r.where("tokenizer.max_seq_length"),
@@ -170,9 +154,31 @@ RecipeCheck check_recipe_files(const Recipe& r) {
          "training.freeze_layers: " + std::to_string(r.training.freeze_layers) +
              " exceeds the model's " + std::to_string(check.model.num_hidden_layers) + " layers");
   }
+}
 
-  // Data files.
-  const bool mlm = r.task.name == "mlm";
+// tokenizer.vocab_file, else the model folder's vocab.txt.
+void check_vocab(const Recipe& r, RecipeCheck& check) {
+  std::error_code ec;
+  if (!r.tokenizer.vocab_file.empty()) {
+    require_file(r.tokenizer.vocab_file, r, "tokenizer.vocab_file", false);
+    check.vocab_path = r.tokenizer.vocab_file;
+  } else if (!r.model.pretrained.empty()) {
+    check.vocab_path = (fs::path(r.model.pretrained) / "vocab.txt").string();
+    if (!fs::is_regular_file(check.vocab_path, ec)) {
+      fail(r.where("model.pretrained"),
+           "model.pretrained: " + r.model.pretrained + " has no vocab.txt",
+           "set tokenizer.vocab_file to the model's WordPiece vocab.txt");
+    }
+  } else {
+    fail(r.where("model.config"), "model.config: a new model needs tokenizer.vocab_file",
+         "set tokenizer.vocab_file to a WordPiece vocab.txt");
+  }
+}
+
+// Data files, the cache folder and the checkpoint to resume from exist.
+void check_data_files(const Recipe& r) {
+  std::error_code ec;
+  const bool mlm = data::task_spec(r.task_id()).data().corpus;
   require_file(r.data.train_file, r, "data.train_file", mlm);
   if (!r.data.validation_file.empty()) {
     require_file(r.data.validation_file, r, "data.validation_file", mlm);
@@ -188,8 +194,12 @@ RecipeCheck check_recipe_files(const Recipe& r) {
          "training.resume_from_checkpoint: " + resume + " is not a folder",
          "give a checkpoint folder, or `last` for the newest in output_dir");
   }
+}
 
-  // The output folder (checked, never created here).
+// The output folder (checked, never created here).
+void check_output_folder(const Recipe& r, RecipeCheck& check) {
+  std::error_code ec;
+  const std::string& resume = r.training.resume_from_checkpoint;
   const std::string& out = r.output.output_dir;
   if (fs::exists(out, ec)) {
     if (!fs::is_directory(out, ec)) {
@@ -202,21 +212,33 @@ RecipeCheck check_recipe_files(const Recipe& r) {
                                "output.overwrite_output_dir is true or it resumes");
     }
   }
+}
 
-  // The metric that picks the best checkpoint must be one the task's evaluation computes.
+// The metric that picks the best checkpoint must be one the task's evaluation computes.
+void check_best_metric(const Recipe& r) {
   const std::string& metric = r.evaluation.metric_for_best_model;
   if (!metric.empty()) {
-    const std::vector<std::string> names = eval::scalar_names(
-        data::parse_task(r.task.name), data::parse_problem_type(r.task.problem_type),
-        r.task.version_2_with_negative);
+    const std::vector<std::string> names =
+        eval::scalar_names(r.task_id(), r.task.problem_type, r.task.version_2_with_negative);
     const std::string bare = metric.rfind("eval_", 0) == 0 ? metric.substr(5) : metric;
     if (std::find(names.begin(), names.end(), bare) == names.end()) {
       fail(r.where("evaluation.metric_for_best_model"),
            "evaluation.metric_for_best_model: '" + metric + "' is not computed for task " +
-               r.task.name + did_you_mean(bare, names),
+               data::task_name(r.task_id()) + did_you_mean(bare, names),
            "one of: " + join(names, ", ") + " (an eval_ prefix is accepted)");
     }
   }
+}
+
+}  // namespace
+
+RecipeCheck check_recipe_files(const Recipe& r) {
+  RecipeCheck check;
+  check_model_files(r, check);
+  check_vocab(r, check);
+  check_data_files(r);
+  check_output_folder(r, check);
+  check_best_metric(r);
   return check;
 }
 

@@ -39,7 +39,8 @@ void check_training(const Recipe& r) {
     bad("training.warmup_ratio", "warmup_steps and warmup_ratio are both set",
         "give the warmup one way: steps or a ratio of the total steps");
   }
-  if (t.lr_scheduler_type == "constant" && (t.warmup_steps > 0 || t.warmup_ratio > 0)) {
+  if (t.lr_scheduler_type == ScheduleType::kConstant &&
+      (t.warmup_steps > 0 || t.warmup_ratio > 0)) {
     bad("training.lr_scheduler_type", "'constant' takes no warmup",
         "use constant_with_warmup, or remove the warmup");
   }
@@ -54,7 +55,6 @@ void check_labels(const Recipe& r) {
   auto bad = [&r](const std::string& key, const std::string& what, const std::string& hint = "") {
     fail(r.where(key), key + ": " + what, hint);
   };
-  const std::string& task = r.task.name;
   const auto& tk = r.task;
   {
     std::set<std::string> seen;
@@ -63,9 +63,10 @@ void check_labels(const Recipe& r) {
       if (!seen.insert(label).second) bad("task.labels", "label '" + label + "' is listed twice");
     }
   }
-  const bool regression = task == "sequence_classification" && tk.problem_type == "regression";
-  const bool multi_label =
-      task == "sequence_classification" && tk.problem_type == "multi_label_classification";
+  // problem_type is bound to sequence_classification (check_declared_keys): other tasks keep
+  // the single-label default.
+  const bool regression = tk.problem_type == data::ProblemType::kRegression;
+  const bool multi_label = tk.problem_type == data::ProblemType::kMultiLabel;
   if (regression) {
     if (!tk.labels.empty()) bad("task.labels", "regression has no labels", "remove task.labels");
     if (tk.num_labels > 1) bad("task.num_labels", "regression has num_labels 1");
@@ -104,9 +105,8 @@ void check_data(const Recipe& r) {
   auto bad = [&r](const std::string& key, const std::string& what, const std::string& hint = "") {
     fail(r.where(key), key + ": " + what, hint);
   };
-  const std::string& task = r.task.name;
-  const bool multi_label =
-      task == "sequence_classification" && r.task.problem_type == "multi_label_classification";
+  const data::Task task = r.task_id();
+  const bool multi_label = r.task.problem_type == data::ProblemType::kMultiLabel;
   const auto& tk = r.task;
   const auto& d = r.data;
   if (!d.label_columns.empty() && !multi_label) {
@@ -122,7 +122,7 @@ void check_data(const Recipe& r) {
   {
     int64_t room = r.tokenizer.max_seq_length - 2;  // [CLS] x [SEP]
     std::string what = "max_seq_length - 2";
-    if (task == "question_answering") {
+    if (data::task_spec(task).data().raw_layout == data::RawLayout::kQuestionContext) {
       room = r.tokenizer.max_seq_length - tk.max_query_length - 3;
       what = "max_seq_length - max_query_length - 3";
     } else if (!d.text_pair_column.empty()) {
@@ -145,10 +145,10 @@ void check_data(const Recipe& r) {
         "use one: a validation file or a held-out share of the training data");
   }
   {
-    const data::Task t = data::parse_task(task);
-    if (!data::task_reads_format(t, d.format)) {
-      bad("data.format", "format '" + d.format + "' cannot be read for task " + task,
-          data::task_formats_hint(t));
+    if (!data::task_reads_format(task, d.format)) {
+      bad("data.format",
+          "format '" + d.format + "' cannot be read for task " + data::task_name(task),
+          data::task_formats_hint(task));
     }
   }
 }
@@ -160,26 +160,27 @@ void check_evaluation(const Recipe& r) {
   };
   const auto& e = r.evaluation;
   const auto& d = r.data;
-  const bool evaluates = e.eval_strategy != "no";
+  const bool evaluates = e.eval_strategy != Strategy::kNo;
   if (evaluates && d.validation_file.empty() && d.validation_split_percentage == 0) {
-    bad("evaluation.eval_strategy", "'" + e.eval_strategy + "' but there is no evaluation data",
+    bad("evaluation.eval_strategy",
+        "'" + choice_name(e.eval_strategy) + "' but there is no evaluation data",
         "set data.validation_file or data.validation_split_percentage, or eval_strategy: no");
   }
   if (e.load_best_model_at_end) {
     if (!evaluates) {
       bad("evaluation.load_best_model_at_end", "needs evaluation", "set eval_strategy");
     }
-    if (e.save_strategy == "no") {
+    if (e.save_strategy == Strategy::kNo) {
       bad("evaluation.load_best_model_at_end", "needs checkpoints", "set save_strategy");
     }
-    if (e.save_strategy != "best" && e.save_strategy != e.eval_strategy) {
+    if (e.save_strategy != Strategy::kBest && e.save_strategy != e.eval_strategy) {
       bad("evaluation.save_strategy",
-          "'" + e.save_strategy + "' differs from eval_strategy '" + e.eval_strategy +
-              "' while load_best_model_at_end is true",
+          "'" + choice_name(e.save_strategy) + "' differs from eval_strategy '" +
+              choice_name(e.eval_strategy) + "' while load_best_model_at_end is true",
           "use the same strategy (as HF Trainer), or save_strategy: best");
     }
     const int64_t eval_every = e.eval_steps > 0 ? e.eval_steps : r.logging.logging_steps;
-    if (e.save_strategy == "steps" && e.save_steps % eval_every != 0) {
+    if (e.save_strategy == Strategy::kSteps && e.save_steps % eval_every != 0) {
       bad("evaluation.save_steps",
           std::to_string(e.save_steps) + " is not a multiple of the evaluation interval " +
               std::to_string(eval_every),
@@ -189,7 +190,7 @@ void check_evaluation(const Recipe& r) {
   if (e.early_stopping_patience > 0 && !evaluates) {
     bad("evaluation.early_stopping_patience", "needs evaluation", "set eval_strategy");
   }
-  if (e.save_strategy == "best" && !evaluates) {
+  if (e.save_strategy == Strategy::kBest && !evaluates) {
     bad("evaluation.save_strategy", "'best' needs evaluation", "set eval_strategy");
   }
 }

@@ -10,11 +10,8 @@
 namespace clintorch::train {
 
 ScheduleType parse_schedule_type(const std::string& name) {
-  if (name == "linear") return ScheduleType::kLinear;
-  if (name == "cosine") return ScheduleType::kCosine;
-  if (name == "constant") return ScheduleType::kConstant;
-  if (name == "constant_with_warmup") return ScheduleType::kConstantWithWarmup;
-  const std::vector<std::string> names = {"linear", "cosine", "constant", "constant_with_warmup"};
+  if (const auto type = choice_from_name<ScheduleType>(name)) return *type;
+  const std::vector<std::string>& names = choice_names<ScheduleType>();
   fail("lr_scheduler_type", "unknown schedule '" + name + "'" + did_you_mean(name, names));
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "util/choice.h"
 
 namespace clintorch::train {
 
@@ -66,3 +67,14 @@ class LrScheduler {
 };
 
 }  // namespace clintorch::train
+
+namespace clintorch {
+template <>
+struct ChoiceNames<train::ScheduleType> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"linear", "cosine", "constant",
+                                                 "constant_with_warmup"};
+    return kNames;
+  }
+};
+}  // namespace clintorch

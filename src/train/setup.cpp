@@ -48,7 +48,7 @@ tok::TokenizerOptions tokenizer_options(const Recipe& r) {
 
 data::DataOptions data_options(const Recipe& r) {
   data::DataOptions o;
-  o.task = data::parse_task(r.task.name);
+  o.task = r.task_id();
   o.format = data::task_format(o.task, r.data.format, r.where("data.format"));
   data::ReaderOptions& rd = o.reader;
   rd.token_column = static_cast<int>(r.data.token_column);
@@ -57,25 +57,24 @@ data::DataOptions data_options(const Recipe& r) {
   rd.tags_key = r.data.tags_field;
   rd.text_key = r.data.text_column;
   rd.entities_key = r.data.entities_field;
-  if (r.is_set("data.tag_scheme")) rd.tag_scheme = r.data.tag_scheme;
+  if (r.is_set("data.tag_scheme")) rd.tag_scheme = choice_name(r.data.tag_scheme);
   rd.text_column = r.data.text_column;
   rd.text_pair_column = r.data.text_pair_column;
   rd.label_columns = r.data.label_columns.empty() ? std::vector<std::string>{r.data.label_column}
                                                   : r.data.label_columns;
   if (data::task_spec(o.task).data().problem_type) {
-    rd.problem_type = data::parse_problem_type(r.task.problem_type);
+    rd.problem_type = r.task.problem_type;
   }
   if (!r.data.label_separator.empty()) rd.label_separator = r.data.label_separator;
   if (r.is_set("data.has_header")) rd.header = r.data.has_header ? "true" : "false";
-  if (r.task.re_input == "masked") {  // relation_extraction only (the key is task-bound)
+  if (r.task.re_input == ReInput::kMasked) {  // relation_extraction only (the key is task-bound)
     rd.entity_markers.clear();
   }
   data::FeatureOptions& f = o.features;
   f.max_seq_length = static_cast<size_t>(r.tokenizer.max_seq_length);
   f.doc_stride = static_cast<size_t>(r.data.doc_stride);
   f.label_all_tokens = r.data.label_all_tokens;
-  f.unknown_labels = r.data.unseen_label_policy == "map_to_o" ? data::UnknownLabels::kMapToO
-                                                              : data::UnknownLabels::kError;
+  f.unknown_labels = r.data.unseen_label_policy;
   f.problem_type = rd.problem_type;
   if (r.training.threads > 0) f.num_threads = static_cast<size_t>(r.training.threads);
   o.cache.enabled = !r.data.cache_dir.empty();
@@ -87,12 +86,13 @@ data::DataOptions data_options(const Recipe& r) {
 model::HeadOptions head_options(const Recipe& r) {
   model::HeadOptions o;
   o.labels = r.task.labels;
-  if (r.task.name == "sequence_classification") o.problem_type = r.task.problem_type;
+  const data::TaskDataOps& ops = data::task_spec(r.task_id()).data();
+  if (ops.problem_type) o.problem_type = choice_name(r.task.problem_type);
   o.class_weights = r.task.class_weights;
   o.thresholds = r.task.thresholds;
-  if (r.task.name == "token_classification") o.crf = r.task.crf;
-  if (r.task.name == "relation_extraction") {
-    o.pooling = r.task.re_input == "masked" ? "cls" : "entity_start";
+  o.crf = r.task.crf;  // bound to token_classification
+  if (ops.entity_pair) {
+    o.pooling = r.task.re_input == ReInput::kMasked ? "cls" : "entity_start";
   }
   o.max_answer_length = r.task.max_answer_length;
   if (r.task.version_2_with_negative) o.null_score_threshold = r.task.null_score_diff_threshold;
@@ -121,10 +121,11 @@ eval::TaskEvalOptions task_eval_options(const Recipe& r, const std::vector<std::
   eval::TaskEvalOptions o;
   o.batch_size = static_cast<size_t>(r.training.per_device_eval_batch_size);
   o.autocast = r.training.bf16 ? "bf16" : r.training.fp16 ? "fp16" : "";
-  o.seqeval_mode = r.evaluation.seqeval_mode;
-  o.tag_scheme = r.is_set("data.tag_scheme") ? r.data.tag_scheme : eval::strict_tag_scheme(labels);
+  o.seqeval_mode = choice_name(r.evaluation.seqeval_mode);
+  o.tag_scheme = r.is_set("data.tag_scheme") ? choice_name(r.data.tag_scheme)
+                                             : eval::strict_tag_scheme(labels);
   o.negative_label = r.task.negative_label;
-  o.window_aggregation = data::parse_window_aggregation(r.data.window_aggregation);
+  o.window_aggregation = r.data.window_aggregation;
   o.qa.max_answer_length = static_cast<size_t>(r.task.max_answer_length);
   o.qa.n_best_size = static_cast<size_t>(r.task.n_best_size);
   o.qa.version_2_with_negative = r.task.version_2_with_negative;
@@ -136,6 +137,98 @@ eval::TaskEvalOptions task_eval_options(const Recipe& r, const std::vector<std::
 c10::Device resolve_device(const Recipe& r) {
   return model::select_device(r.training.device, r.where("training.device"));
 }
+
+namespace {
+
+// The MLM corpus (packed blocks) for training, validation (a file or a held-out share) and test.
+void open_mlm_data(const Recipe& r, const SetupOptions& options, RunSetup& s) {
+  std::shared_ptr<data::Dataset> corpus =
+      open_mlm(r, r.data.train_file, *s.tokenizer, s.data.cache);
+  if (corpus->size() == 0) {
+    fail(r.where("data.train_file"),
+         "data.train_file: " + r.data.train_file + " yields no " +
+             std::to_string(r.tokenizer.max_seq_length) + "-token block",
+         "give more text, a smaller tokenizer.max_seq_length, or data.line_by_line: true");
+  }
+  if (r.data.validation_split_percentage > 0 && r.data.validation_file.empty()) {
+    auto parts = data::split_dataset(corpus, r.data.validation_split_percentage / 100.0,
+                                     static_cast<uint64_t>(r.training.seed));
+    s.train = parts.first;
+    if (options.validation) s.validation = parts.second;
+  } else {
+    s.train = corpus;
+  }
+  if (options.validation && !r.data.validation_file.empty()) {
+    s.validation = open_mlm(r, r.data.validation_file, *s.tokenizer, s.data.cache);
+  }
+  if (options.test && !r.data.test_file.empty()) {
+    s.test = open_mlm(r, r.data.test_file, *s.tokenizer, s.data.cache);
+  }
+}
+
+// The task's files; the training file fixes the label map (also when only evaluating).
+void load_task_data(const Recipe& r, const SetupOptions& options, RunSetup& s) {
+  if (r.data.validation_split_percentage > 0) {
+    fail(r.where("data.validation_split_percentage"),
+         "data.validation_split_percentage applies to the mlm task only",
+         "give data.validation_file instead");
+  }
+  const std::shared_ptr<data::TaskDataset> train_task =
+      data::load_task_dataset(r.data.train_file, *s.tokenizer, s.data);
+  if (train_task->features.empty()) {
+    fail(r.where("data.train_file"),
+         "data.train_file: " + r.data.train_file + " holds no examples");
+  }
+  if (r.data.max_train_samples) keep_first_examples(*train_task, *r.data.max_train_samples);
+  const data::LabelMap* labels = train_task->labels.empty() ? nullptr : &train_task->labels;
+  if (options.train) s.train = train_task;
+  if (options.validation && !r.data.validation_file.empty()) {
+    s.validation = data::load_task_dataset(r.data.validation_file, *s.tokenizer, s.data, labels);
+  }
+  if (options.test && !r.data.test_file.empty()) {
+    s.test = data::load_task_dataset(r.data.test_file, *s.tokenizer, s.data, labels);
+  }
+  if (s.head.labels.empty()) s.head.labels = train_task->labels.labels();
+  if (s.head.labels.empty() && data::task_spec(r.task_id()).data().problem_type) {
+    const int64_t n = std::max<int64_t>(r.task.num_labels, 1);
+    for (int64_t i = 0; i < n; ++i) s.head.labels.push_back("LABEL_" + std::to_string(i));
+  }
+}
+
+// The task model from model.pretrained (its head fresh when the checkpoint has none or one for
+// other labels) or, from random weights, from model.config.
+void create_model(const Recipe& r, RunSetup& s) {
+  const auto apply_dropout = [&r](model::BertConfig& config) {
+    if (r.model.hidden_dropout_prob) config.hidden_dropout_prob = *r.model.hidden_dropout_prob;
+    if (r.model.attention_probs_dropout_prob) {
+      config.attention_probs_dropout_prob = *r.model.attention_probs_dropout_prob;
+    }
+    if (r.model.classifier_dropout) config.classifier_dropout = *r.model.classifier_dropout;
+  };
+  if (!r.model.pretrained.empty()) {
+    model::BertCheckpoint ckpt = model::BertCheckpoint::open(r.model.pretrained);
+    model::BertConfig config = ckpt.config;
+    apply_dropout(config);
+    s.model = model::create_task_model(data::task_name(r.task_id()), config, s.head);
+    // The head starts fresh when the checkpoint has none, or one for other labels.
+    s.load_report = s.model->load_weights(r.model.pretrained, /*strict=*/false,
+                                          /*ignore_mismatched_sizes=*/true);
+  } else {
+    model::BertConfig config = model::BertConfig::load(r.model.config);
+    apply_dropout(config);
+    const int64_t vocab = static_cast<int64_t>(s.tokenizer->vocab_size());
+    if (config.vocab_size < vocab) config.vocab_size = vocab;
+    s.model = model::create_task_model(data::task_name(r.task_id()), config, s.head);
+  }
+  const int64_t vocab = static_cast<int64_t>(s.tokenizer->vocab_size());
+  if (s.model->config().vocab_size < vocab) s.model->resize_token_embeddings(vocab);
+  if (r.model.dtype == ParamDtype::kBFloat16) s.model->to(torch::kBFloat16);
+  s.model->evaluation_settings =
+      eval::evaluation_settings(task_eval_options(r, s.model->head().labels()));
+  s.model->train();
+}
+
+}  // namespace
 
 RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions& options) {
   RunSetup s;
@@ -158,94 +251,15 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
   if (s.head.pooling == "entity_start") {  // relation_extraction with entity markers
     data::add_entity_markers(*s.tokenizer, s.head.entity_markers);
   }
-
-  // Data.
-  std::shared_ptr<data::TaskDataset> train_task;
   if (mlm) {
-    std::shared_ptr<data::Dataset> corpus =
-        open_mlm(r, r.data.train_file, *s.tokenizer, s.data.cache);
-    if (corpus->size() == 0) {
-      fail(r.where("data.train_file"),
-           "data.train_file: " + r.data.train_file + " yields no " +
-               std::to_string(r.tokenizer.max_seq_length) + "-token block",
-           "give more text, a smaller tokenizer.max_seq_length, or data.line_by_line: true");
-    }
-    if (r.data.validation_split_percentage > 0 && r.data.validation_file.empty()) {
-      auto parts = data::split_dataset(corpus, r.data.validation_split_percentage / 100.0,
-                                       static_cast<uint64_t>(r.training.seed));
-      s.train = parts.first;
-      if (options.validation) s.validation = parts.second;
-    } else {
-      s.train = corpus;
-    }
-    if (options.validation && !r.data.validation_file.empty()) {
-      s.validation = open_mlm(r, r.data.validation_file, *s.tokenizer, s.data.cache);
-    }
-    if (options.test && !r.data.test_file.empty()) {
-      s.test = open_mlm(r, r.data.test_file, *s.tokenizer, s.data.cache);
-    }
+    open_mlm_data(r, options, s);
   } else {
-    if (r.data.validation_split_percentage > 0) {
-      fail(r.where("data.validation_split_percentage"),
-           "data.validation_split_percentage applies to the mlm task only",
-           "give data.validation_file instead");
-    }
-    // The training file fixes the label map even when only evaluating.
-    train_task = data::load_task_dataset(r.data.train_file, *s.tokenizer, s.data);
-    if (train_task->features.empty()) {
-      fail(r.where("data.train_file"),
-           "data.train_file: " + r.data.train_file + " holds no examples");
-    }
-    if (r.data.max_train_samples) keep_first_examples(*train_task, *r.data.max_train_samples);
-    const data::LabelMap* labels = train_task->labels.empty() ? nullptr : &train_task->labels;
-    if (options.train) s.train = train_task;
-    if (options.validation && !r.data.validation_file.empty()) {
-      s.validation = data::load_task_dataset(r.data.validation_file, *s.tokenizer, s.data, labels);
-    }
-    if (options.test && !r.data.test_file.empty()) {
-      s.test = data::load_task_dataset(r.data.test_file, *s.tokenizer, s.data, labels);
-    }
-    if (s.head.labels.empty()) s.head.labels = train_task->labels.labels();
-    if (s.head.labels.empty() && r.task.name == "sequence_classification") {
-      const int64_t n = std::max<int64_t>(r.task.num_labels, 1);
-      for (int64_t i = 0; i < n; ++i) s.head.labels.push_back("LABEL_" + std::to_string(i));
-    }
+    load_task_data(r, options, s);
   }
   if (s.validation && r.data.max_eval_samples) {
     keep_first_examples(*s.validation, *r.data.max_eval_samples);
   }
-  if (!options.model) return s;
-
-  // Model.
-  if (!r.model.pretrained.empty()) {
-    model::BertCheckpoint ckpt = model::BertCheckpoint::open(r.model.pretrained);
-    model::BertConfig config = ckpt.config;
-    if (r.model.hidden_dropout_prob) config.hidden_dropout_prob = *r.model.hidden_dropout_prob;
-    if (r.model.attention_probs_dropout_prob) {
-      config.attention_probs_dropout_prob = *r.model.attention_probs_dropout_prob;
-    }
-    if (r.model.classifier_dropout) config.classifier_dropout = *r.model.classifier_dropout;
-    s.model = model::create_task_model(r.task.name, config, s.head);
-    // The head starts fresh when the checkpoint has none, or one for other labels.
-    s.load_report = s.model->load_weights(r.model.pretrained, /*strict=*/false,
-                                          /*ignore_mismatched_sizes=*/true);
-  } else {
-    model::BertConfig config = model::BertConfig::load(r.model.config);
-    if (r.model.hidden_dropout_prob) config.hidden_dropout_prob = *r.model.hidden_dropout_prob;
-    if (r.model.attention_probs_dropout_prob) {
-      config.attention_probs_dropout_prob = *r.model.attention_probs_dropout_prob;
-    }
-    if (r.model.classifier_dropout) config.classifier_dropout = *r.model.classifier_dropout;
-    const int64_t vocab = static_cast<int64_t>(s.tokenizer->vocab_size());
-    if (config.vocab_size < vocab) config.vocab_size = vocab;
-    s.model = model::create_task_model(r.task.name, config, s.head);
-  }
-  const int64_t vocab = static_cast<int64_t>(s.tokenizer->vocab_size());
-  if (s.model->config().vocab_size < vocab) s.model->resize_token_embeddings(vocab);
-  if (r.model.dtype == "bfloat16") s.model->to(torch::kBFloat16);
-  s.model->evaluation_settings =
-      eval::evaluation_settings(task_eval_options(r, s.model->head().labels()));
-  s.model->train();
+  if (options.model) create_model(r, s);
   return s;
 }
 

@@ -151,6 +151,13 @@ class Trainer {
 
  private:
   void prepare();
+  // run()'s phases: set-up and the first log line; progress, logs, evaluation and checkpoints
+  // after each optimizer step; the end of a run stopped early (signal, --stop-after-steps) and
+  // of a finished one.
+  void start();
+  void after_step(bool epoch_end, bool* stop);
+  void finish_interrupted(TrainResult& result, int stop_signal);
+  void finish(TrainResult& result);
   void build_optimizer();
   void resume(const std::string& dir);
   std::optional<std::string> resume_dir() const;
@@ -220,11 +227,7 @@ std::optional<std::string> Trainer::resume_dir() const {
 }
 
 void Trainer::prepare() {
-  const std::string& level = r_.logging.log_level;
-  set_log_level(level == "debug"     ? LogLevel::kDebug
-                : level == "warning" ? LogLevel::kWarning
-                : level == "error"   ? LogLevel::kError
-                                     : LogLevel::kInfo);
+  set_log_level(r_.logging.log_level);
   // 1. Everything that can fail on the input, before anything is written.
   check_ = check_recipe_files(r_);
   check_output_dir(r_);
@@ -288,7 +291,7 @@ void Trainer::prepare() {
   state_.max_steps = total_training_steps(r_.training.max_steps, r_.training.num_train_epochs,
                                           batches, r_.training.gradient_accumulation_steps);
   ScheduleOptions schedule;
-  schedule.type = parse_schedule_type(r_.training.lr_scheduler_type);
+  schedule.type = r_.training.lr_scheduler_type;
   schedule.total_steps = state_.max_steps;
   schedule.warmup_steps =
       resolve_warmup_steps(r_.training.warmup_steps, r_.training.warmup_ratio, state_.max_steps);
@@ -513,7 +516,7 @@ void Trainer::evaluate_and_track(bool* stop, bool track) {
     state_.best_model_checkpoint =
         (fs::path(r_.output.output_dir) / ("checkpoint-" + std::to_string(state_.global_step)))
             .string();
-    if (r_.evaluation.save_strategy == "best") save_checkpoint();
+    if (r_.evaluation.save_strategy == Strategy::kBest) save_checkpoint();
   }
   if (r_.evaluation.early_stopping_patience > 0 &&
       state_.evals_without_improvement >= r_.evaluation.early_stopping_patience) {
@@ -564,30 +567,11 @@ void Trainer::write_export(TrainResult& result) {
            " model to " + out.string());
 }
 
+// The run in phases: start (checks, set-up, resume), the step loop, then the end of an
+// interrupted run (checkpoint, exit code) or of a finished one (best model, export, test).
 TrainResult Trainer::run() {
-  TrainResult result;
-  const char* env_dump = std::getenv("CLINTORCH_DUMP_BATCHES");
-  if (options_.dump_batches_dir.empty() && env_dump != nullptr)
-    options_.dump_batches_dir = env_dump;
-  if (!options_.dump_batches_dir.empty()) fs::create_directories(options_.dump_batches_dir);
-  prepare();
+  start();
   SignalGuard signals(options_.handle_signals);
-  ProgressOptions po;
-  po.mode = r_.logging.progress_bar;
-  po.total_steps = state_.max_steps;
-  progress_ = std::make_unique<ProgressBar>(po);
-  log_info("training " + r_.task.name + " on " + device_.str() + ": " +
-           std::to_string(state_.max_steps) + " optimizer steps, " +
-           std::to_string(loader_->num_batches(0)) + " batches per epoch, " +
-           std::to_string(setup_.train->size()) + " training features");
-
-  const int64_t gas = r_.training.gradient_accumulation_steps;
-  const std::string& eval_strategy = r_.evaluation.eval_strategy;
-  const std::string& save_strategy = r_.evaluation.save_strategy;
-  const int64_t eval_every =
-      r_.evaluation.eval_steps > 0 ? r_.evaluation.eval_steps : r_.logging.logging_steps;
-  run_start_ = window_start_ = std::chrono::steady_clock::now();
-  run_start_step_ = state_.global_step;
   setup_.model->train();
   bool stop = false;
   if (r_.evaluation.eval_on_start && state_.global_step == 0 && setup_.validation) {
@@ -598,6 +582,7 @@ TrainResult Trainer::run() {
   bool stop_hook = false;
   int64_t epoch = state_.data_epoch;
   int64_t index = state_.data_batch;
+  const int64_t gas = r_.training.gradient_accumulation_steps;
   while (state_.global_step < state_.max_steps && !stop) {
     const int64_t batches =
         static_cast<int64_t>(loader_->num_batches(static_cast<uint64_t>(epoch)));
@@ -614,61 +599,99 @@ TrainResult Trainer::run() {
         static_cast<double>(epoch) + static_cast<double>(index) / static_cast<double>(batches);
     state_.data_epoch = epoch_end ? epoch + 1 : epoch;
     state_.data_batch = epoch_end ? 0 : index;
+    after_step(epoch_end, &stop);
     const int64_t step = state_.global_step;
-    const double elapsed = seconds_since(run_start_);
-    const double sps = elapsed > 0 ? static_cast<double>(step - run_start_step_) / elapsed : 0;
-    const double window_seconds = seconds_since(window_start_);
-    progress_->update(step, last_loss_, last_lr_,
-                      window_seconds > 0 ? static_cast<double>(window_tokens_) / window_seconds : 0,
-                      elapsed, sps);
-    if (step % r_.logging.logging_steps == 0 || (step == 1 && r_.logging.logging_first_step)) {
-      log_train();
-    }
-    const bool last = step >= state_.max_steps;
-    if ((eval_strategy == "steps" && step % eval_every == 0) ||
-        (eval_strategy == "epoch" && epoch_end)) {
-      evaluate_and_track(&stop);
-      setup_.model->train();
-    }
-    if ((save_strategy == "steps" && step % r_.evaluation.save_steps == 0) ||
-        (save_strategy == "epoch" && epoch_end)) {
-      save_checkpoint();
-    }
     if (g_signal.load() != 0) {
       stop_signal = g_signal.load();
       stop = true;
-    } else if (options_.stop_after_steps > 0 && step >= options_.stop_after_steps && !last) {
+    } else if (options_.stop_after_steps > 0 && step >= options_.stop_after_steps &&
+               step < state_.max_steps) {
       stop_hook = true;
       stop = true;
     }
   }
   if (window_steps_ > 0 && (stop_signal != 0 || stop_hook)) log_train();
   progress_->finish();
+  TrainResult result;
   result.global_step = state_.global_step;
   result.eval = last_eval_;
-
   if (stop_signal != 0 || stop_hook) {
-    result.last_checkpoint = save_checkpoint();
-    result.interrupted = true;
-    if (stop_signal != 0) {
-      result.exit_code = 128 + stop_signal;
-      log_warning(std::string("interrupted by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                  " after step " + std::to_string(state_.global_step) + "; checkpoint " +
-                  result.last_checkpoint +
-                  " written; resume with --set "
-                  "training.resume_from_checkpoint=last; exit code " +
-                  std::to_string(result.exit_code));
-    } else {
-      log_info("stopped after step " + std::to_string(state_.global_step) +
-               " (--stop-after-steps); checkpoint " + result.last_checkpoint);
-    }
-    return result;
+    finish_interrupted(result, stop_signal);
+  } else {
+    finish(result);
   }
+  return result;
+}
 
-  // Finished (all steps or early stopping).
+void Trainer::start() {
+  const char* env_dump = std::getenv("CLINTORCH_DUMP_BATCHES");
+  if (options_.dump_batches_dir.empty() && env_dump != nullptr) {
+    options_.dump_batches_dir = env_dump;
+  }
+  if (!options_.dump_batches_dir.empty()) fs::create_directories(options_.dump_batches_dir);
+  prepare();
+  ProgressOptions po;
+  po.mode = r_.logging.progress_bar;
+  po.total_steps = state_.max_steps;
+  progress_ = std::make_unique<ProgressBar>(po);
+  log_info("training " + data::task_name(r_.task_id()) + " on " + device_.str() + ": " +
+           std::to_string(state_.max_steps) + " optimizer steps, " +
+           std::to_string(loader_->num_batches(0)) + " batches per epoch, " +
+           std::to_string(setup_.train->size()) + " training features");
+  run_start_ = window_start_ = std::chrono::steady_clock::now();
+  run_start_step_ = state_.global_step;
+}
+
+void Trainer::after_step(bool epoch_end, bool* stop) {
+  const int64_t step = state_.global_step;
+  const double elapsed = seconds_since(run_start_);
+  const double sps = elapsed > 0 ? static_cast<double>(step - run_start_step_) / elapsed : 0;
+  const double window_seconds = seconds_since(window_start_);
+  progress_->update(step, last_loss_, last_lr_,
+                    window_seconds > 0 ? static_cast<double>(window_tokens_) / window_seconds : 0,
+                    elapsed, sps);
+  if (step % r_.logging.logging_steps == 0 || (step == 1 && r_.logging.logging_first_step)) {
+    log_train();
+  }
+  const Strategy eval_strategy = r_.evaluation.eval_strategy;
+  const int64_t eval_every =
+      r_.evaluation.eval_steps > 0 ? r_.evaluation.eval_steps : r_.logging.logging_steps;
+  if ((eval_strategy == Strategy::kSteps && step % eval_every == 0) ||
+      (eval_strategy == Strategy::kEpoch && epoch_end)) {
+    evaluate_and_track(stop);
+    setup_.model->train();
+  }
+  const Strategy save_strategy = r_.evaluation.save_strategy;
+  if ((save_strategy == Strategy::kSteps && step % r_.evaluation.save_steps == 0) ||
+      (save_strategy == Strategy::kEpoch && epoch_end)) {
+    save_checkpoint();
+  }
+}
+
+void Trainer::finish_interrupted(TrainResult& result, int stop_signal) {
+  result.last_checkpoint = save_checkpoint();
+  result.interrupted = true;
+  if (stop_signal != 0) {
+    result.exit_code = 128 + stop_signal;
+    log_warning(std::string("interrupted by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                " after step " + std::to_string(state_.global_step) + "; checkpoint " +
+                result.last_checkpoint +
+                " written; resume with --set "
+                "training.resume_from_checkpoint=last; exit code " +
+                std::to_string(result.exit_code));
+  } else {
+    log_info("stopped after step " + std::to_string(state_.global_step) +
+             " (--stop-after-steps); checkpoint " + result.last_checkpoint);
+  }
+}
+
+void Trainer::finish(TrainResult& result) {
+  // All steps done, or early stopping.
   if (window_steps_ > 0) log_train();
-  if (save_strategy == "steps" || save_strategy == "epoch")
+  const Strategy save_strategy = r_.evaluation.save_strategy;
+  if (save_strategy == Strategy::kSteps || save_strategy == Strategy::kEpoch) {
     result.last_checkpoint = save_checkpoint();
+  }
   if (r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
       fs::exists(state_.best_model_checkpoint)) {
     setup_.model->load_weights(state_.best_model_checkpoint, /*strict=*/true);
@@ -686,7 +709,6 @@ TrainResult Trainer::run() {
                     state_.to_json().dump(2) + "\n");
   log_info("training done: " + std::to_string(state_.global_step) + " steps in " +
            format_duration(seconds_since(run_start_)));
-  return result;
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "util/choice.h"
 
 namespace clintorch {
 
@@ -14,5 +17,13 @@ void log_debug(const std::string& message);
 void log_info(const std::string& message);
 void log_warning(const std::string& message);
 void log_error(const std::string& message);
+
+template <>
+struct ChoiceNames<LogLevel> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"debug", "info", "warning", "error", "silent"};
+    return kNames;
+  }
+};
 
 }  // namespace clintorch

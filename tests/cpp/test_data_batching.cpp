@@ -371,7 +371,7 @@ TEST(DataMlm, GroupTextsBlocksLineByLineAndDynamicMasks) {
   // blank_line documents.
   mo.line_by_line = false;
   mo.max_seq_length = 32;
-  mo.document_split = "blank_line";
+  mo.document_split = data::DocumentSplit::kBlankLine;
   auto blank = MlmCorpus::open({dir.path("corpus/a.txt")}, *tokenizer, mo, MaskingOptions{}, cache);
   EXPECT_EQ(blank->num_documents(), 44u);  // 43 blank lines
   // Held-out split.

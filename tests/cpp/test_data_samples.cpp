@@ -119,7 +119,7 @@ TEST(DataSamples, EveryFormatLoads) {
   auto lines = MlmCorpus::open({test::source_path("datasets/mlm_text")}, *tokenizer, mo,
                                MaskingOptions{}, cache);
   EXPECT_EQ(lines->num_documents(), 8u);
-  mo.document_split = "blank_line";
+  mo.document_split = data::DocumentSplit::kBlankLine;
   auto blocks = MlmCorpus::open({test::source_path("datasets/mlm_text_blank/notes.txt")},
                                 *tokenizer, mo, MaskingOptions{}, cache);
   EXPECT_EQ(blocks->num_documents(), 3u);

@@ -9,9 +9,12 @@
 #include <fstream>
 #include <string>
 
+#include "data/labels.h"
+#include "data/windows.h"
 #include "test_helpers.h"
 #include "train/recipe.h"
 #include "train/recipe_check.h"
+#include "train/schedule.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -324,7 +327,7 @@ TEST(Recipe, DefaultsComeFromTheDeclarationTable) {
   RecipeDir dir;
   const Recipe r = load_recipe_from_string(dir.good(), "inline.yaml", dir.path(""));
   EXPECT_EQ(r.training.learning_rate, 5e-5);
-  EXPECT_EQ(r.training.lr_scheduler_type, "linear");
+  EXPECT_EQ(r.training.lr_scheduler_type, clintorch::train::ScheduleType::kLinear);
   EXPECT_EQ(r.training.max_steps, -1);
   EXPECT_EQ(r.tokenizer.max_seq_length, 128);
   EXPECT_FALSE(r.tokenizer.do_lower_case.has_value());
@@ -394,6 +397,57 @@ TEST(Recipe, EnvironmentVariablesInPaths) {
         std::string(e.what()).find("environment variable CLINTORCH_TEST_MODEL_DIR is not set"),
         std::string::npos)
         << e.what();
+  }
+}
+
+// Choices are enums once loaded; one_of narrows an enum's names (eval_strategy has no 'best');
+// each enum's names are what the layer's own parser reads, so the recipe and the CLI agree.
+TEST(Recipe, ChoicesLoadAsEnumsAndNameWhatTheLayersParse) {
+  namespace ct = clintorch::train;
+  namespace cd = clintorch::data;
+  RecipeDir dir;
+  const Recipe r = load_recipe_from_string(
+      dir.good(), "inline.yaml", dir.path(""),
+      {"training.lr_scheduler_type=cosine", "evaluation.save_strategy=epoch",
+       "data.tag_scheme=iobes", "evaluation.seqeval_mode=strict", "logging.log_level=warning",
+       "logging.progress_bar=never", "model.dtype=bfloat16"});
+  EXPECT_EQ(r.task_id(), cd::Task::kTokenClassification);
+  EXPECT_EQ(r.training.lr_scheduler_type, ct::ScheduleType::kCosine);
+  EXPECT_EQ(r.evaluation.save_strategy, ct::Strategy::kEpoch);
+  EXPECT_EQ(r.data.tag_scheme, cd::TagScheme::kIOBES);
+  EXPECT_EQ(r.evaluation.seqeval_mode, clintorch::eval::NerMode::kStrict);
+  EXPECT_EQ(r.logging.log_level, clintorch::LogLevel::kWarning);
+  EXPECT_EQ(r.logging.progress_bar, ct::ProgressMode::kNever);
+  EXPECT_EQ(r.model.dtype, ct::ParamDtype::kBFloat16);
+  try {
+    load_recipe_from_string(dir.good(), "inline.yaml", dir.path(""),
+                            {"evaluation.eval_strategy=best"});
+    ADD_FAILURE() << "eval_strategy best loaded";
+  } catch (const clintorch::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'best' is not one of no, steps, epoch"),
+              std::string::npos)
+        << e.what();
+  }
+  for (const std::string& name : clintorch::choice_names<ct::ScheduleType>()) {
+    EXPECT_EQ(clintorch::choice_name(ct::parse_schedule_type(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<cd::TagScheme>()) {
+    EXPECT_EQ(clintorch::choice_name(cd::parse_tag_scheme(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<cd::ProblemType>()) {
+    EXPECT_EQ(clintorch::choice_name(cd::parse_problem_type(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<cd::WindowAggregation>()) {
+    EXPECT_EQ(clintorch::choice_name(cd::parse_window_aggregation(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<cd::UnknownLabels>()) {
+    EXPECT_EQ(clintorch::choice_name(cd::parse_unknown_labels(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<clintorch::eval::NerMode>()) {
+    EXPECT_EQ(clintorch::choice_name(clintorch::eval::parse_ner_mode(name)), name);
+  }
+  for (const std::string& name : clintorch::choice_names<cd::Task>()) {
+    EXPECT_EQ(clintorch::choice_name(cd::parse_task(name)), name);
   }
 }
 

@@ -39,3 +39,57 @@ def test_the_check_sees_a_switch():
     for sample in samples:
         assert any(p.search(sample) for p in PATTERNS), sample
     assert not any(p.search("Task task = Task::kTokenClassification;") for p in PATTERNS)
+
+
+# Functions longer than this need a reason written above them ("// Long ... on purpose: ...").
+MAX_FUNCTION_LINES = 85
+SIGNATURE = re.compile(r"^[A-Za-z][\w:<>,\s\*&~]*\(")
+NOT_A_FUNCTION = ("namespace", "struct", "class", "enum", "using", "template", "return", "if",
+                  "for", "while", "#")
+
+
+def long_functions_without_a_reason(lines):
+    """(first line, length, name) of each top-level definition over MAX_FUNCTION_LINES lines
+    whose comment block above has no 'Long ... on purpose' reason."""
+    found = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if SIGNATURE.match(line) and not line.startswith(NOT_A_FUNCTION):
+            j = i
+            while j < len(lines) and not lines[j].rstrip().endswith(("{", ";")):
+                j += 1
+            if j < len(lines) and lines[j].rstrip().endswith("{"):
+                k = j + 1
+                while k < len(lines) and lines[k] != "}":
+                    k += 1
+                length = k - i + 1
+                above = []
+                m = i - 1
+                while m >= 0 and lines[m].startswith("//"):
+                    above.append(lines[m])
+                    m -= 1
+                reason = any(re.search(r"Long\b.*on purpose", a) for a in above)
+                if length > MAX_FUNCTION_LINES and not reason:
+                    found.append((i + 1, length, line.strip()))
+                i = k
+        i += 1
+    return found
+
+
+def test_no_long_function_without_a_reason():
+    found = []
+    for path in sorted(SRC.rglob("*")):
+        if path.suffix not in (".cpp", ".h"):
+            continue
+        for number, length, line in long_functions_without_a_reason(path.read_text().splitlines()):
+            found.append(f"src/{path.relative_to(SRC).as_posix()}:{number}: {length} lines: {line}")
+    assert not found, ("functions over %d lines without a reason above them (split them, or "
+                       "write '// Long on purpose: WHY'):\n" % MAX_FUNCTION_LINES) + "\n".join(found)
+
+
+def test_the_length_check_sees_a_long_function():
+    body = ["int f() {"] + ["  x();"] * (MAX_FUNCTION_LINES + 5) + ["}"]
+    assert long_functions_without_a_reason(body)
+    assert not long_functions_without_a_reason(["// Long on purpose: one pass."] + body)
+    assert not long_functions_without_a_reason(["int g() {", "  x();", "}"])

@@ -210,7 +210,9 @@ int main(int argc, char** argv) {
       data::MlmCorpusOptions mo;
       mo.max_seq_length = common.max_seq_length;
       mo.line_by_line = line_by_line;
-      mo.document_split = split;
+      const auto document_split = choice_from_name<data::DocumentSplit>(split);
+      if (!document_split) throw std::runtime_error("unknown --split '" + split + "'");
+      mo.document_split = *document_split;
       auto c = data::MlmCorpus::open(corpus, tokenizer, mo, data::MaskingOptions{}, cache);
       out << nlohmann::json{{"num_tokens", c->num_tokens()},
                             {"num_documents", c->num_documents()},

@@ -76,6 +76,8 @@ size_t tag_words_from_spans(NerExample& ex, const std::vector<TagSpan>& spans) {
 
 namespace {
 
+// Long on purpose: one pass over CoNLL lines (document markers, columns, sentence breaks), each
+// error citing FILE:LINE.
 std::vector<NerExample> read_conll(const std::string& path, const ReaderOptions& o) {
   LineReader lr(path);
   std::vector<NerExample> out;

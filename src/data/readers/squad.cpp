@@ -56,6 +56,8 @@ const json& member(const json& obj, const char* key, json::value_t type, const s
 
 }  // namespace
 
+// Long on purpose: one walk over the SQuAD nesting (data > paragraphs > qas > answers), each
+// level carrying the line numbers its errors cite.
 std::vector<QaExample> read_squad(const std::string& path, const ReaderOptions& o) {
   const std::string text = read_file(path);
   if (strip_unicode(text).empty()) empty_file(path);

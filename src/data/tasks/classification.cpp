@@ -93,6 +93,7 @@ const TaskDataOps& classification_data_ops() {
     o.raw_layout = RawLayout::kTextPair;
     o.word_index = false;
     o.problem_type = true;
+    o.entity_pair = false;
     o.label_map = true;
     return o;
   }();

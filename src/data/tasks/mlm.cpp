@@ -35,6 +35,7 @@ const TaskDataOps& mlm_data_ops() {
     o.raw_layout = RawLayout::kText;
     o.word_index = false;
     o.problem_type = false;
+    o.entity_pair = false;
     o.label_map = false;
     return o;
   }();

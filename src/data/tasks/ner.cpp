@@ -66,6 +66,7 @@ const TaskDataOps& ner_data_ops() {
     o.raw_layout = RawLayout::kText;
     o.word_index = true;
     o.problem_type = false;
+    o.entity_pair = false;
     o.label_map = true;
     return o;
   }();

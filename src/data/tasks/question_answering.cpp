@@ -64,6 +64,7 @@ const TaskDataOps& qa_data_ops() {
     o.raw_layout = RawLayout::kQuestionContext;
     o.word_index = false;
     o.problem_type = false;
+    o.entity_pair = false;
     o.label_map = false;
     return o;
   }();

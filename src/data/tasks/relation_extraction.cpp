@@ -80,6 +80,7 @@ const TaskDataOps& re_data_ops() {
     o.word_index = false;
     o.problem_type = false;
     o.label_map = true;
+    o.entity_pair = true;
     return o;
   }();
   return ops;

@@ -21,10 +21,17 @@
 namespace clintorch::eval {
 namespace {
 
-void finish_classification(const data::TaskDataset& d, const model::TaskModel& m,
-                           const data::WindowAggregator& agg, const TaskEvalOptions& o,
-                           TaskEvalResult& r, bool re) {
-  const data::ProblemType pt = re ? data::ProblemType::kSingleLabel : d.problem_type;
+// Gold and predicted values of the labelled examples, by problem type.
+struct Outcomes {
+  std::vector<int64_t> gold_ids, pred_ids;             // single-label (and RE)
+  std::vector<std::vector<int>> gold_rows, pred_rows;  // multi-label
+  std::vector<double> gold_values, pred_values;        // regression
+};
+
+// Predictions per example (into r.predictions when kept) and the outcomes to score.
+Outcomes collect_outcomes(const data::TaskDataset& d, const model::TaskModel& m,
+                          const data::WindowAggregator& agg, const TaskEvalOptions& o,
+                          TaskEvalResult& r, bool re, data::ProblemType pt) {
   const auto& labels = m->head().labels();
   const at::Tensor logits = agg.result().contiguous();  // (examples, num_labels) float32
   const int64_t n = logits.size(0), c = logits.size(1);
@@ -38,9 +45,10 @@ void finish_classification(const data::TaskDataset& d, const model::TaskModel& m
   if (thresholds.empty()) thresholds = {0.5};
   if (thresholds.size() == 1) thresholds.assign(static_cast<size_t>(c), thresholds[0]);
 
-  std::vector<int64_t> gold_ids, pred_ids;
-  std::vector<std::vector<int>> gold_rows, pred_rows;
-  std::vector<double> gold_values, pred_values;
+  Outcomes out;
+  std::vector<int64_t>&gold_ids = out.gold_ids, &pred_ids = out.pred_ids;
+  std::vector<std::vector<int>>&gold_rows = out.gold_rows, &pred_rows = out.pred_rows;
+  std::vector<double>&gold_values = out.gold_values, &pred_values = out.pred_values;
   for (int64_t e = 0; e < n; ++e) {
     const float* row = lp + e * c;
     const auto ue = static_cast<size_t>(e);
@@ -100,8 +108,15 @@ void finish_classification(const data::TaskDataset& d, const model::TaskModel& m
     }
     if (o.keep_predictions) r.predictions.push_back(std::move(j));
   }
-  if (!(d.labeled && o.compute_metrics)) return;
+  return out;
+}
 
+// The metrics of the outcomes, as scikit-learn (and BLUE for RE) compute them.
+void score_outcomes(const Outcomes& out, const std::vector<std::string>& labels,
+                    const TaskEvalOptions& o, TaskEvalResult& r, bool re, data::ProblemType pt) {
+  const std::vector<int64_t>&gold_ids = out.gold_ids, &pred_ids = out.pred_ids;
+  const std::vector<std::vector<int>>&gold_rows = out.gold_rows, &pred_rows = out.pred_rows;
+  const std::vector<double>&gold_values = out.gold_values, &pred_values = out.pred_values;
   if (re) {
     if (gold_ids.empty()) return;
     RelationOptions ro;
@@ -157,6 +172,14 @@ void finish_classification(const data::TaskDataset& d, const model::TaskModel& m
     r.metrics = to_json(report);
     r.table = format_table(report);
   }
+}
+
+void finish_classification(const data::TaskDataset& d, const model::TaskModel& m,
+                           const data::WindowAggregator& agg, const TaskEvalOptions& o,
+                           TaskEvalResult& r, bool re) {
+  const data::ProblemType pt = re ? data::ProblemType::kSingleLabel : d.problem_type;
+  const Outcomes out = collect_outcomes(d, m, agg, o, r, re, pt);
+  if (d.labeled && o.compute_metrics) score_outcomes(out, m->head().labels(), o, r, re, pt);
 }
 
 class SequenceScorer : public TaskScorer {
