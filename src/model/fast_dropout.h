@@ -23,8 +23,9 @@ namespace clintorch::model {
 // bf16 and fp16 go to at::dropout.
 at::Tensor fast_dropout(const at::Tensor& x, double p, bool training);
 
-// The keep decision of element `index` for `seed` at drop probability threshold / 2^32: exposed
-// for the tests (keep rate, independence of neighbouring elements).
+// The keep decision of element `index` for `seed` at drop probability threshold / 2^32 (resolved
+// to 1/2^16: elements 2k and 2k+1 take the two 16-bit halves of one hash): exposed for the tests
+// (keep rate, independence of neighbouring elements).
 bool fast_dropout_keeps(uint64_t seed, uint64_t index, uint32_t threshold);
 
 }  // namespace clintorch::model

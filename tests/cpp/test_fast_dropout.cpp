@@ -3,6 +3,7 @@
 // torch::manual_seed, independent between calls and between neighbouring elements.
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -86,4 +87,32 @@ TEST(FastDropout, BFloat16AndNeighbouringElementsIndependent) {
   int kept_count = 0;
   for (uint64_t i = 0; i < 100000; ++i) kept_count += cm::fast_dropout_keeps(42, i, 1U << 30);
   EXPECT_LT(sigmas(kept_count, 100000, 0.25), 5.0);
+}
+
+// The blocked kernels (float and bf16, a thread range starting at an odd element) keep exactly
+// the elements the scalar definition keeps, and scale them in float, rounded once to the type.
+TEST(FastDropout, KernelsKeepWhatTheDefinitionKeeps) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);  // 100,001 elements: the second thread's range starts at element 50,001
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16, torch::kDouble}) {
+    torch::manual_seed(21);
+    const at::Tensor x = (torch::rand({100001}) + 0.5).to(dtype);
+    torch::manual_seed(8);
+    const uint64_t seed =
+        at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator())->random64();
+    torch::manual_seed(8);
+    const at::Tensor y = cm::fast_dropout(x, 0.3, /*training=*/true);
+    const at::Tensor kept = y.ne(0);
+    const uint32_t threshold = static_cast<uint32_t>(std::ldexp(0.3, 32));
+    int64_t mismatches = 0;
+    const auto k = kept.accessor<bool, 1>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      mismatches += k[i] != cm::fast_dropout_keeps(seed, static_cast<uint64_t>(i), threshold);
+    }
+    EXPECT_EQ(mismatches, 0) << dtype;
+    // Kept values: x * (1 / (1 - p)) computed in float, rounded once to the type.
+    const at::Tensor expected = (x.to(torch::kFloat) * static_cast<float>(1.0 / 0.7)).to(dtype);
+    EXPECT_TRUE(y.masked_select(kept).equal(expected.masked_select(kept))) << dtype;
+  }
+  at::set_num_threads(threads);
 }
