@@ -22,12 +22,16 @@ int64_t unpadded_rows(int64_t real) {
 
 namespace {
 
-// oneDNN runs the CPU's bf16 matmuls and caches per shape; fp32 goes to BLAS, CUDA to cuBLAS.
-bool bucket_rows(const at::Tensor& like, c10::ScalarType hidden_dtype) {
+// oneDNN runs the CPU's bf16 matmuls, and in inference the packed fp32 ones (PackedLinear), and
+// caches kernels per shape; fp32 training goes to BLAS, CUDA to cuBLAS.
+bool bucket_rows(const at::Tensor& like, c10::ScalarType hidden_dtype, bool training) {
   if (!like.is_cpu()) return false;
   if (hidden_dtype == torch::kBFloat16 || hidden_dtype == torch::kFloat16) return true;
-  return at::autocast::is_autocast_enabled(at::kCPU) &&
-         at::autocast::get_autocast_dtype(at::kCPU) != torch::kFloat32;
+  if (at::autocast::is_autocast_enabled(at::kCPU) &&
+      at::autocast::get_autocast_dtype(at::kCPU) != torch::kFloat32) {
+    return true;
+  }
+  return !training && !at::GradMode::is_enabled() && PackedLinear::available();
 }
 
 }  // namespace
@@ -119,9 +123,15 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const Attent
   const int64_t hidden_size = num_heads_ * head_dim_;
   // One GEMM for Q, K and V: (rows, hidden) x (3 hidden, hidden)^T. Under autocast the cat runs
   // in fp32 and linear casts once, as it would for each projection.
-  const at::Tensor weight = torch::cat({query->weight, key->weight, value->weight});
-  const at::Tensor bias = torch::cat({query->bias, key->bias, value->bias});
-  at::Tensor qkv = torch::linear(hidden, weight, bias);  // (batch, seq, 3 hidden) or (tokens, ..)
+  at::Tensor qkv;  // (batch, seq, 3 hidden) or (tokens, 3 hidden)
+  if (PackedLinear::usable(hidden, is_training())) {
+    qkv = packed_qkv_.run(hidden, {&query->weight, &key->weight, &value->weight},
+                          {&query->bias, &key->bias, &value->bias}, PackedLinear::Epilogue::kNone);
+  } else {
+    const at::Tensor weight = torch::cat({query->weight, key->weight, value->weight});
+    const at::Tensor bias = torch::cat({query->bias, key->bias, value->bias});
+    qkv = torch::linear(hidden, weight, bias);
+  }
   const bool unpadded = mask.unpadded();
   const int64_t batch = unpadded ? mask.batch : hidden.size(0);
   const int64_t seq = unpadded ? mask.seq : hidden.size(1);
@@ -165,6 +175,18 @@ BertProjectionImpl::BertProjectionImpl(const BertConfig& c, int64_t in_features)
 }
 
 at::Tensor BertProjectionImpl::forward(const at::Tensor& hidden, const at::Tensor& residual) {
+  if (PackedLinear::usable(hidden, is_training())) {  // no dropout: eval mode
+    // fp32: the residual added in the GEMM's epilogue. Under bf16 autocast the residual stays
+    // fp32 and is added after the GEMM, as torch::linear's bf16 output + an fp32 residual is.
+    if (at::autocast::is_autocast_enabled(at::kCPU) ||
+        hidden.scalar_type() != residual.scalar_type()) {
+      return LayerNorm(
+          packed_.run(hidden, {&dense->weight}, {&dense->bias}, PackedLinear::Epilogue::kNone) +
+          residual);
+    }
+    return LayerNorm(packed_.run(hidden, {&dense->weight}, {&dense->bias},
+                                 PackedLinear::Epilogue::kAdd, residual));
+  }
   return LayerNorm(fast_dropout(dense(hidden), dropout->options.p(), is_training()) + residual);
 }
 
@@ -184,7 +206,19 @@ BertIntermediateImpl::BertIntermediateImpl(const BertConfig& c) : activation_(c.
 }
 
 at::Tensor BertIntermediateImpl::forward(const at::Tensor& hidden) {
-  const at::Tensor x = dense(hidden);  // (batch, seq, intermediate)
+  if (PackedLinear::usable(hidden, is_training())) {
+    using E = PackedLinear::Epilogue;
+    const E fused = activation_ == "gelu"                ? E::kGelu
+                    : activation_ == "gelu_pytorch_tanh" ? E::kGeluTanh
+                    : activation_ == "relu"              ? E::kRelu
+                                                         : E::kNone;
+    const at::Tensor x = packed_.run(hidden, {&dense->weight}, {&dense->bias}, fused);
+    return fused == E::kNone ? activate(x) : x;  // (batch, seq, intermediate)
+  }
+  return activate(dense(hidden));  // (batch, seq, intermediate)
+}
+
+at::Tensor BertIntermediateImpl::activate(const at::Tensor& x) const {
   // The formulas of transformers' ACT2FN, op for op, so fp32 results agree to the last bits.
   if (activation_ == "gelu") return torch::gelu(x);
   if (activation_ == "gelu_python") return x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0)));
@@ -299,7 +333,8 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids,
   AttentionMask mask = AttentionMask::from_padding_mask(attention_mask, hidden_dtype());
   if (options.unpad && !options.output_attentions && mask.keep.defined()) {
     at::Tensor rows = attention_mask.reshape({-1}).to(torch::kBool);  // (batch * seq)
-    if (bucket_rows(rows, hidden_dtype())) {  // pad the row count with padding positions
+    if (bucket_rows(rows, hidden_dtype(),
+                    is_training())) {  // pad the row count with padding positions
       const int64_t real = rows.sum().item<int64_t>();
       const int64_t extra = std::min(unpadded_rows(real), rows.numel()) - real;
       if (extra > 0) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/packed_linear.h"
 
 namespace clintorch::model {
 
@@ -112,6 +113,7 @@ class BertSelfAttentionImpl : public torch::nn::Module {
  private:
   int64_t num_heads_, head_dim_;
   double attention_dropout_;
+  PackedLinear packed_qkv_;  // inference: Q, K, V packed as one oneDNN weight
 };
 TORCH_MODULE(BertSelfAttention);
 
@@ -125,6 +127,9 @@ class BertProjectionImpl : public torch::nn::Module {
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: the HF name
   torch::nn::Dropout dropout{nullptr};
+
+ private:
+  PackedLinear packed_;  // inference: dense with the residual add fused (fp32)
 };
 TORCH_MODULE(BertProjection);
 
@@ -147,7 +152,11 @@ class BertIntermediateImpl : public torch::nn::Module {
   torch::nn::Linear dense{nullptr};
 
  private:
+  // hidden_act applied to x, with transformers' formulas.
+  at::Tensor activate(const at::Tensor& x) const;
+
   std::string activation_;
+  PackedLinear packed_;  // inference: dense with GELU/ReLU fused
 };
 TORCH_MODULE(BertIntermediate);
 

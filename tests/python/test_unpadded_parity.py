@@ -2,7 +2,10 @@
 LayerNorm on the real tokens only, padding only around attention) with transformers on padded
 batches. transformers computes values at padded positions too; no head reads them, and the
 unpadded path leaves them zero, so the comparison is over the real positions, for every hidden
-state, and the padded positions are checked to be exactly zero."""
+state, and the padded positions are checked to be exactly zero. In inference the CPU projections
+run as packed oneDNN GEMMs (model/packed_linear.h) with bucketed row counts, which fill a few
+padded positions; the tests of the plain path turn that off with CLINTORCH_PACKED_LINEAR=0, and
+one test checks the packed path against transformers."""
 import pytest
 import torch
 
@@ -17,7 +20,8 @@ def real_positions_diff(got, ref, mask):
 
 
 @pytest.mark.parametrize("act", ["gelu", "gelu_new"])
-def test_unpadded_path_matches_transformers_at_every_real_position(act, tmp_path):
+def test_unpadded_path_matches_transformers_at_every_real_position(act, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINTORCH_PACKED_LINEAR", "0")
     config = tiny_config(hidden_act=act)
     model = random_bert(config, seed=31)
     model.save_pretrained(tmp_path / "model")
@@ -38,6 +42,25 @@ def test_unpadded_path_matches_transformers_at_every_real_position(act, tmp_path
     # The padded path on the same inputs agrees with the unpadded one at the real positions.
     padded = ours(tmp_path / "model", tmp_path, ids, mask, types, tag="padded")
     assert real_positions_diff(got["last_hidden_state"], padded["last_hidden_state"], mask) <= TOL
+
+
+@pytest.mark.parametrize("act", ["gelu", "gelu_new", "relu"])
+def test_packed_inference_path_matches_transformers(act, tmp_path, monkeypatch):
+    """The packed oneDNN projections (GELU/ReLU or the residual add fused, gelu_new applied after
+    the GEMM) on the unpadded and the padded path, against transformers at the real positions."""
+    monkeypatch.setenv("CLINTORCH_PACKED_LINEAR", "1")
+    config = tiny_config(hidden_act=act)
+    model = random_bert(config, seed=41)
+    model.save_pretrained(tmp_path / "model")
+    ids, mask, types = tiny_inputs(seed=17)
+    ref = hf_outputs(model, ids, mask, types, attentions=False)
+    for flags in (("--hidden-states", "--unpad"), ("--hidden-states",)):
+        got = ours(tmp_path / "model", tmp_path, ids, mask, types, *flags, tag="-".join(flags))
+        diffs = {f"hidden_states.{i}": real_positions_diff(got[f"hidden_states.{i}"], h, mask)
+                 for i, h in enumerate(ref.hidden_states)}
+        diffs["pooler_output"] = max_diff(got["pooler_output"], ref.pooler_output)
+        print(f"{flags}: max abs diff {max(diffs.values()):.3g} over {len(diffs)} outputs")
+        assert max(diffs.values()) <= TOL, (flags, diffs)
 
 
 def test_unpadded_path_without_padding_is_the_padded_path(tmp_path):
