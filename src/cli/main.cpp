@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "util/cuda_support.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/version.h"
@@ -41,8 +42,8 @@ CLI::App* selected_command(CLI::App& app) {
 
 int usage_error(const std::string& message, const CLI::App& where) {
   std::fprintf(stderr, "clintorch: %s\n", message.c_str());
-  std::string help_cmd = where.get_parent() ? "clintorch " + where.get_name() + " --help"
-                                            : "clintorch --help";
+  std::string help_cmd =
+      where.get_parent() ? "clintorch " + where.get_name() + " --help" : "clintorch --help";
   std::fprintf(stderr, "  hint: run '%s' for usage\n", help_cmd.c_str());
   return 2;
 }
@@ -56,14 +57,13 @@ int explain_extras(CLI::App& app) {
   if (first.rfind("-", 0) == 0) {
     std::string name = first.substr(0, first.find('='));
     std::string context = where->get_parent() ? " for '" + where->get_name() + "'" : "";
-    return usage_error("unknown option '" + name + "'" + context +
-                           did_you_mean(name, option_names(*where)),
-                       *where);
+    return usage_error(
+        "unknown option '" + name + "'" + context + did_you_mean(name, option_names(*where)),
+        *where);
   }
   if (where == &app) {
-    return usage_error("unknown command '" + first + "'" +
-                           did_you_mean(first, subcommand_names(app)),
-                       app);
+    return usage_error(
+        "unknown command '" + first + "'" + did_you_mean(first, subcommand_names(app)), app);
   }
   return usage_error("unexpected argument '" + first + "'", *where);
 }
@@ -129,4 +129,7 @@ int run(int argc, char** argv) {
 
 }  // namespace clintorch::cli
 
-int main(int argc, char** argv) { return clintorch::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  clintorch::load_cuda_support();  // before anything asks LibTorch about CUDA
+  return clintorch::cli::run(argc, argv);
+}

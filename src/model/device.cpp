@@ -2,6 +2,7 @@
 
 #include <torch/cuda.h>
 
+#include "util/cuda_support.h"
 #include "util/device_spec.h"
 #include "util/error.h"
 
@@ -12,6 +13,7 @@ c10::Device select_device(const std::string& name, const std::string& where) {
   if (!spec) {
     fail(where, "unknown device '" + name + "'", std::string("use ") + kDeviceChoices);
   }
+  load_cuda_support();
   const bool cuda = torch::cuda::is_available();
   switch (spec->kind) {
     case DeviceSpec::Kind::kCpu:

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 
 #include "model/device.h"
+#include "util/cuda_support.h"
 #include "util/device_spec.h"
 #include "util/error.h"
 
@@ -23,6 +24,7 @@ TEST(DeviceSpec, Grammar) {
 
 TEST(DeviceSpec, SelectOnThisMachine) {
   EXPECT_TRUE(clintorch::model::select_device("cpu", "--device").is_cpu());
+  clintorch::load_cuda_support();  // as the CLI does first thing
   const bool cuda = torch::cuda::is_available();
   EXPECT_EQ(clintorch::model::select_device("auto", "--device").is_cuda(), cuda);
   try {

@@ -16,6 +16,7 @@
 #include "model/bert.h"
 #include "model/pretrained.h"
 #include "test_helpers.h"
+#include "util/cuda_support.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -312,6 +313,7 @@ TEST(Checkpoint, MissingFilesAreNamed) {
 }
 
 TEST(BertModel, RunsOnCudaWhenPresent) {
+  clintorch::load_cuda_support();
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: the GPU path is not run here";
   const BertConfig c = tiny_config();
   BertModel model(c);
