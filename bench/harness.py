@@ -569,7 +569,7 @@ class Bench:
         ours_npy, hf_npy = self.work / "ours_embed.npy", self.work / "st_embed.npy"
         ours = self.runner.run("embed fp32 ours", [
             rel(self.binary), "embed", "--model", rel(self.minilm), "--input", rel(lines_file),
-            "--output", rel(ours_npy), "--pooling", "mean", "--normalize",
+            "--output", rel(ours_npy), "--pooling", "mean", "--normalize", "--dtype", "fp32",
             "--batch-size", INFER_BATCH, "--threads", self.threads])
         result_file = self.work / "st_embed.json"
         hf = self.runner.run("embed fp32 sentence-transformers", [
