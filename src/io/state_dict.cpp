@@ -1,5 +1,6 @@
 #include "io/state_dict.h"
 
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -110,6 +111,9 @@ LoadReport load_into(const TensorStore& store, const NamedTensors& targets,
     auto it = matched.find(name);
     if (it == matched.end()) continue;
     store.copy_into(it->second, tensor);
+    // copy_into writes the storage directly: bump the version as an in-place op would, so that
+    // what keys on it (model::PackedLinear's packed copy) sees the new weights.
+    if (!tensor.is_inference()) torch::autograd::impl::bump_version(tensor);
     report.loaded.push_back(name);
     report.source_key[name] = it->second;
   }

@@ -1,5 +1,6 @@
 #include "train/optim.h"
 
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -207,6 +208,12 @@ void AdamW::step_group_fused(size_t g, const std::optional<at::Tensor>& grad_sca
     at::_fused_adamw_(p, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, group.lr,
                       options_.beta1, options_.beta2, group.weight_decay, options_.eps,
                       /*amsgrad=*/false, /*maximize=*/false, scale, inf);
+    // The fused kernel updates the parameters in place without bumping their version counters
+    // (torch 2.15, unlike _foreach_add_ or copy_); bump them, so that what keys on a weight's
+    // version (model::PackedLinear's packed copy for evaluation) sees the change.
+    for (const at::Tensor& t : p) {
+      if (!t.is_inference()) torch::autograd::impl::bump_version(t);
+    }
     if (inf) at::_foreach_sub_(steps, std::vector<at::Tensor>(steps.size(), *inf));
   }
 }

@@ -117,6 +117,39 @@ TEST(BertModel, ForwardShapesAndOptionalOutputs) {
   EXPECT_TRUE(fused.hidden_states.empty() && fused.attentions.empty());
 }
 
+// Inference without gradients runs the packed oneDNN projections (model/packed_linear.h) where
+// LibTorch has them; a weight changed in place (an optimizer step, a load) repacks, so the output
+// follows the weights: it equals the unpacked path's (gradient mode on) before and after.
+TEST(BertModel, PackedInferenceFollowsWeightChanges) {
+  const BertConfig c = tiny_config();
+  BertModel model(c);
+  model->eval();
+  const at::Tensor ids = torch::randint(1, c.vocab_size, {3, 7});
+  at::Tensor mask = torch::ones({3, 7}, torch::kLong);
+  mask.index_put_({1, torch::indexing::Slice(4)}, 0);
+  clintorch::model::ForwardOptions opts;
+  opts.unpad = true;
+  // Real positions only: the packed path also fills the padding positions its bucketed row count
+  // takes in.
+  const at::Tensor real = mask.to(torch::kBool);
+  auto packed = [&] {
+    torch::NoGradGuard no_grad;
+    return model->forward(ids, mask, {}, opts).last_hidden_state.index({real});
+  };
+  auto plain = [&] {
+    return model->forward(ids, mask, {}, opts).last_hidden_state.detach().index({real});
+  };
+  const at::Tensor before = packed();
+  EXPECT_TRUE(torch::allclose(before, plain(), 1e-5, 1e-5));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.mul_(1.5);  // in place, as an optimizer step
+  }
+  const at::Tensor after = packed();
+  EXPECT_FALSE(torch::allclose(after, before, 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(after, plain(), 1e-5, 1e-5));
+}
+
 TEST(BertModel, BadInputsAreErrors) {
   const BertConfig c = tiny_config();
   BertModel model(c);

@@ -96,6 +96,21 @@ TEST(Optim, ResumeFromSavedStateContinuesBitwise) {
   }
 }
 
+// An optimizer step changes every updated parameter's version counter (the fused kernel does
+// not on its own): evaluation's packed weights (model::PackedLinear) key on it.
+TEST(Optim, StepBumpsTheParametersVersions) {
+  for (bool fused : {true, false}) {
+    TrainRun run(fused);
+    std::vector<int64_t> before;
+    for (auto& [n, p] : run.named) before.push_back(p._version());
+    run.steps(0, 1);
+    for (size_t i = 0; i < run.named.size(); ++i) {
+      EXPECT_GT(run.named[i].second._version(), before[i])
+          << (fused ? "fused " : "single ") << run.named[i].first;
+    }
+  }
+}
+
 TEST(Optim, LoadStateRejectsUnknownNamesAndShapes) {
   TrainRun run(true);
   run.steps(0, 1);
