@@ -10,11 +10,10 @@
 namespace clintorch::data {
 
 UnknownLabels parse_unknown_labels(const std::string& name) {
-  if (name == "error") return UnknownLabels::kError;
-  if (name == "map_to_o" || name == "O" || name == "o") return UnknownLabels::kMapToO;
-  if (name == "ignore") return UnknownLabels::kIgnore;
+  if (const auto policy = choice_from_name<UnknownLabels>(name)) return *policy;
+  if (name == "O" || name == "o") return UnknownLabels::kMapToO;
   fail("unknown_labels",
-       "unknown policy '" + name + "'" + did_you_mean(name, {"error", "map_to_o", "ignore"}),
+       "unknown policy '" + name + "'" + did_you_mean(name, choice_names<UnknownLabels>()),
        "use error, map_to_o (NER) or ignore");
 }
 

@@ -70,27 +70,16 @@ TagScheme parse_tag_scheme(const std::string& name) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (n == "none") return TagScheme::kNone;
-  if (n == "iob1") return TagScheme::kIOB1;
-  if (n == "iob2" || n == "bio" || n == "iob") return TagScheme::kIOB2;
-  if (n == "iobes" || n == "bioes") return TagScheme::kIOBES;
+  if (const auto scheme = choice_from_name<TagScheme>(n)) return *scheme;
+  if (n == "bio" || n == "iob") return TagScheme::kIOB2;
+  if (n == "bioes") return TagScheme::kIOBES;
   fail("tag_scheme",
-       "unknown tag scheme '" + name + "'" + did_you_mean(n, {"none", "iob1", "iob2", "iobes"}),
+       "unknown tag scheme '" + name + "'" + did_you_mean(n, choice_names<TagScheme>()),
        "use iob2 (B-/I-/O), iobes (B-/I-/E-/S-/O), iob1 or none");
 }
 
 std::string tag_scheme_name(TagScheme scheme) {
-  switch (scheme) {
-    case TagScheme::kNone:
-      return "none";
-    case TagScheme::kIOB1:
-      return "iob1";
-    case TagScheme::kIOB2:
-      return "iob2";
-    case TagScheme::kIOBES:
-      return "iobes";
-  }
-  return "none";
+  return choice_name(scheme);
 }
 
 std::pair<char, std::string_view> split_tag(std::string_view tag) {

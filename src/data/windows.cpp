@@ -108,10 +108,9 @@ void NerWindowMerger::add(const std::vector<size_t>& feature_indices, const at::
 // ------------------------------------------------------------------------------- aggregation
 
 WindowAggregation parse_window_aggregation(const std::string& name) {
-  if (name == "mean") return WindowAggregation::kMean;
-  if (name == "max") return WindowAggregation::kMax;
+  if (const auto mode = choice_from_name<WindowAggregation>(name)) return *mode;
   fail("window_aggregation",
-       "unknown aggregation '" + name + "'" + did_you_mean(name, {"mean", "max"}),
+       "unknown aggregation '" + name + "'" + did_you_mean(name, choice_names<WindowAggregation>()),
        "use mean or max");
 }
 

@@ -472,13 +472,13 @@ std::string lower_ascii(std::string s) {
 
 NerMode parse_ner_mode(const std::string& text) {
   const std::string t = lower_ascii(text);
-  if (t == "default" || t == "conlleval" || t == "lenient") return NerMode::kDefault;
-  if (t == "strict") return NerMode::kStrict;
+  if (const auto mode = choice_from_name<NerMode>(t)) return *mode;
+  if (t == "conlleval" || t == "lenient") return NerMode::kDefault;
   fail("NER mode", "unknown mode '" + text + "'", "use 'default' (conlleval-like) or 'strict'");
 }
 
 std::string to_string(NerMode mode) {
-  return mode == NerMode::kStrict ? "strict" : "default";
+  return choice_name(mode);
 }
 
 TagScheme parse_tag_scheme(const std::string& text) {

@@ -35,26 +35,6 @@ inline uint32_t keep_hash(uint32_t seed_lo, uint32_t key, uint32_t lo) {
   return mix32(mix32(lo ^ seed_lo) + key);
 }
 
-// The keep decisions of elements [2 * pair0, 2 * (pair0 + n)): one hash per pair of elements,
-// its low 16 bits for the even element and its high 16 bits for the odd one (p is resolved to
-// 1/65536, i.e. within 8e-6 of the requested rate). Written as 16-bit lanes into `lanes` in
-// element order (little-endian), so the loop that applies them runs on plain arrays.
-inline void hash_pairs(uint32_t* lanes, uint64_t pair0, uint32_t n, uint32_t seed_lo,
-                       uint32_t seed_hi) {
-  uint64_t pair = pair0;
-  uint32_t done = 0;
-  while (done < n) {  // cut where the pair index's high half changes (32-bit lanes inside)
-    const auto hi = static_cast<uint32_t>(pair >> 32);
-    const uint64_t next_hi = (static_cast<uint64_t>(hi) + 1) << 32;
-    const auto count = static_cast<uint32_t>(std::min<uint64_t>(n - done, next_hi - pair));
-    const uint32_t key = round_key(seed_hi, hi);
-    const auto base = static_cast<uint32_t>(pair);
-    for (uint32_t j = 0; j < count; ++j) lanes[done + j] = keep_hash(seed_lo, key, base + j);
-    done += count;
-    pair += count;
-  }
-}
-
 inline float bf16_to_float(uint16_t bits) {
   const uint32_t u = static_cast<uint32_t>(bits) << 16;
   float f;
@@ -70,19 +50,34 @@ inline uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>((u + 0x7fffU + ((u >> 16) & 1U)) >> 16);
 }
 
-// Applies 16-bit keep lanes to n elements: out = in * scale where lane >= threshold, else 0.
-// Plain loops over arrays, cloned for AVX-512 and AVX2 (the build targets baseline x86-64).
+// The block loops below are cloned for AVX-512 and AVX2 (the build targets baseline x86-64).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CLINTORCH_DROPOUT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CLINTORCH_DROPOUT_CLONES
 #endif
 
+// The keep decisions of elements [2 * pair0, 2 * (pair0 + n)): one hash per pair of elements,
+// its low 16 bits for the even element and its high 16 bits for the odd one (p is resolved to
+// 1/65536, i.e. within 8e-6 of the requested rate). Written as 16-bit lanes into `lanes` in
+// element order (little-endian), so the loop that applies them runs on plain arrays.
 CLINTORCH_DROPOUT_CLONES
 void hash_block(uint32_t* lanes, uint64_t pair0, uint32_t n, uint32_t seed_lo, uint32_t seed_hi) {
-  hash_pairs(lanes, pair0, n, seed_lo, seed_hi);
+  uint64_t pair = pair0;
+  uint32_t done = 0;
+  while (done < n) {  // cut where the pair index's high half changes (32-bit lanes inside)
+    const auto hi = static_cast<uint32_t>(pair >> 32);
+    const uint64_t next_hi = (static_cast<uint64_t>(hi) + 1) << 32;
+    const auto count = static_cast<uint32_t>(std::min<uint64_t>(n - done, next_hi - pair));
+    const uint32_t key = round_key(seed_hi, hi);
+    const auto base = static_cast<uint32_t>(pair);
+    for (uint32_t j = 0; j < count; ++j) lanes[done + j] = keep_hash(seed_lo, key, base + j);
+    done += count;
+    pair += count;
+  }
 }
 
+// Applies 16-bit keep lanes to n elements: out = in * scale where lane >= threshold, else 0.
 CLINTORCH_DROPOUT_CLONES
 void apply_block(const float* in, float* out, const uint16_t* lanes, uint32_t n, uint16_t threshold,
                  float scale) {

@@ -11,18 +11,17 @@ namespace clintorch::model {
 
 namespace {
 
-const c10::OperatorHandle* find_op(const char* name, const char* overload) {
-  const auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
-  if (!handle || !handle->hasKernelForDispatchKey(c10::DispatchKey::CPU)) return nullptr;
-  static std::vector<std::unique_ptr<c10::OperatorHandle>> kept;  // handles outlive the calls
-  kept.push_back(std::make_unique<c10::OperatorHandle>(*handle));
-  return kept.back().get();
+// The operator with a CPU kernel, or nullopt.
+std::optional<c10::OperatorHandle> find_op(const char* name, const char* overload) {
+  auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+  if (handle && !handle->hasKernelForDispatchKey(c10::DispatchKey::CPU)) handle.reset();
+  return handle;
 }
 
 struct Ops {
-  const c10::OperatorHandle* reorder = nullptr;    // mkldnn::_reorder_linear_weight
-  const c10::OperatorHandle* pointwise = nullptr;  // mkldnn::_linear_pointwise
-  const c10::OperatorHandle* binary = nullptr;     // mkldnn::_linear_pointwise.binary
+  std::optional<c10::OperatorHandle> reorder;    // mkldnn::_reorder_linear_weight
+  std::optional<c10::OperatorHandle> pointwise;  // mkldnn::_linear_pointwise
+  std::optional<c10::OperatorHandle> binary;     // mkldnn::_linear_pointwise.binary
   bool ok() const { return reorder && pointwise && binary; }
 };
 

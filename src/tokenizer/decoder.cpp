@@ -31,6 +31,19 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
   }
 }
 
+// The clean-up replacements of tokenizers' WordPiece decoder (`do_not`: it also joins " do not")
+// and of transformers' clean_up_tokenization (without it), in their order.
+void clean_up(std::string& s, bool do_not) {
+  for (const char* p : {" .", " ?", " !", " ,"}) replace_all(s, p, std::string(p + 1));
+  replace_all(s, " ' ", "'");
+  replace_all(s, " n't", "n't");
+  replace_all(s, " 'm", "'m");
+  if (do_not) replace_all(s, " do not", " don't");
+  replace_all(s, " 's", "'s");
+  replace_all(s, " 've", "'ve");
+  replace_all(s, " 're", "'re");
+}
+
 }  // namespace
 
 TokenDecoder::TokenDecoder(const tok::Tokenizer& tokenizer, const std::string& model_dir)
@@ -71,28 +84,12 @@ std::string TokenDecoder::decode(const std::vector<int64_t>& ids, bool skip_spec
       if (i != 0) token.push_back(' ');
       token.append(piece);
     }
-    if (cleanup_) {
-      for (const char* p : {" .", " ?", " !", " ,"}) replace_all(token, p, std::string(p + 1));
-      replace_all(token, " ' ", "'");
-      replace_all(token, " n't", "n't");
-      replace_all(token, " 'm", "'m");
-      replace_all(token, " do not", " don't");
-      replace_all(token, " 's", "'s");
-      replace_all(token, " 've", "'ve");
-      replace_all(token, " 're", "'re");
-    }
+    if (cleanup_) clean_up(token, /*do_not=*/true);
     text += token;
     ++i;
   }
-  if (clean_up_spaces_) {  // transformers' clean_up_tokenization, on the whole string
-    for (const char* p : {" .", " ?", " !", " ,"}) replace_all(text, p, std::string(p + 1));
-    replace_all(text, " ' ", "'");
-    replace_all(text, " n't", "n't");
-    replace_all(text, " 'm", "'m");
-    replace_all(text, " 's", "'s");
-    replace_all(text, " 've", "'ve");
-    replace_all(text, " 're", "'re");
-  }
+  // transformers' clean_up_tokenization, on the whole string
+  if (clean_up_spaces_) clean_up(text, /*do_not=*/false);
   return text;
 }
 
