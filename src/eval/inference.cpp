@@ -94,6 +94,7 @@ InferenceModel load_inference_model(const std::string& dir, const InferenceLoadO
   m.dir = resolve_checkpoint(dir);
   model::TaskLoadOptions lo;
   lo.device = o.device;
+  lo.skip_init = true;  // every weight comes from the checkpoint (a missing one fails below)
   model::PretrainedTask t = model::load_task_model(m.dir, o.head, {}, lo);
   if (!t.report.missing.empty()) {
     std::string names;

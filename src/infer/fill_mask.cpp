@@ -45,6 +45,7 @@ struct FillMasker::Impl {
     decoder = std::make_unique<tok::TokenDecoder>(tokenizer, dir);
     model::TaskLoadOptions load;
     load.device = options.device;
+    load.skip_init = true;
     model = model::load_task_model(dir, "mlm", {}, load).model;
     model->eval();
   }

@@ -74,7 +74,10 @@ LoadedEncoder load_encoder(const std::string& name_or_dir, c10::Device device) {
   LoadedEncoder out;
   out.dir = ckpt.dir;
   out.config = ckpt.config;
-  out.model = model::BertModel(ckpt.config, /*add_pooling_layer=*/false);
+  {
+    model::SkipWeightInit skip;  // every weight comes from the checkpoint (a missing one fails)
+    out.model = model::BertModel(ckpt.config, /*add_pooling_layer=*/false);
+  }
   io::LoadOptions load;
   load.warn = false;  // a BertFor* checkpoint's head (and the pooler) are simply not needed
   const io::LoadReport report =

@@ -376,6 +376,8 @@ void BertModelImpl::resize_token_embeddings(int64_t num_tokens) {
 
 namespace {
 
+thread_local bool skip_weight_init = false;
+
 void init_one(torch::nn::Module& m, double std) {
   if (auto* linear = m.as<torch::nn::LinearImpl>()) {
     linear->weight.normal_(0.0, std);
@@ -394,10 +396,18 @@ void init_one(torch::nn::Module& m, double std) {
 }  // namespace
 
 void init_bert_weights(torch::nn::Module& module, double std) {
+  if (skip_weight_init) return;
   torch::NoGradGuard no_grad;
   // modules(false): `module` may still be under construction (not yet owned by a shared_ptr).
   init_one(module, std);
   for (auto& m : module.modules(/*include_self=*/false)) init_one(*m, std);
+}
+
+SkipWeightInit::SkipWeightInit() : previous_(skip_weight_init) {
+  skip_weight_init = true;
+}
+SkipWeightInit::~SkipWeightInit() {
+  skip_weight_init = previous_;
 }
 
 }  // namespace clintorch::model

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "io/hf_dir.h"
 #include "io/model_path.h"
@@ -62,11 +63,19 @@ PretrainedBert load_pretrained_bert(const std::string& dir, const PretrainedOpti
   PretrainedBert out;
   out.config = ckpt.config;
   // Built (and initialised) on the CPU, then moved; the checkpoint overwrites what it holds.
-  out.model = BertModel(ckpt.config, options.add_pooling_layer);
+  {
+    std::optional<SkipWeightInit> skip;
+    if (options.skip_init) skip.emplace();
+    out.model = BertModel(ckpt.config, options.add_pooling_layer);
+  }
   if (options.device != c10::Device(c10::DeviceType::CPU)) out.model->to(options.device);
   io::LoadOptions load;
   load.strict = options.strict;
   out.report = io::load_into(ckpt.weights, encoder_tensors(out.model), load);
+  if (options.skip_init && !out.report.missing.empty()) {  // initialise what the file lacks
+    init_bert_weights(*out.model, ckpt.config.initializer_range);
+    out.report = io::load_into(ckpt.weights, encoder_tensors(out.model), load);
+  }
   out.model->eval();
   return out;
 }

@@ -45,6 +45,9 @@ struct PretrainedOptions {
   bool add_pooling_layer = true;
   // Where the parameters live. Default: CPU.
   c10::Device device = c10::Device(c10::DeviceType::CPU);
+  // Skip the random initialisation that the checkpoint overwrites (SkipWeightInit); a weight
+  // the checkpoint lacks still gets it. Default: false (the generator's draws stay as before).
+  bool skip_init = false;
 };
 
 struct PretrainedBert {

@@ -561,6 +561,26 @@ TEST(TaskModel, SaveAndLoadRoundTripKeepsHeadLabelsAndOutputs) {
   EXPECT_TRUE(missing.count("classifier.weight"));
   EXPECT_TRUE(missing.count("crf.transitions"));
   EXPECT_TRUE(fresh.report.unexpected.empty());
+
+  // Skipping the initialisation the checkpoint overwrites changes nothing that was loaded, and a
+  // head the checkpoint lacks is still initialised as transformers does (not left as garbage).
+  clintorch::model::TaskLoadOptions skip;
+  skip.skip_init = true;
+  auto fast = clintorch::model::load_task_model(dir.string(), "", {}, skip);
+  EXPECT_TRUE(fast.report.missing.empty());
+  EXPECT_TRUE(torch::equal(fast.model->forward(batch).logits, a.logits));
+  skip.ignore_mismatched_sizes = true;
+  auto fast_fresh = clintorch::model::load_task_model(
+      dir.string(), "", with_labels({"O", "B-DOSE", "I-DOSE", "B-DRUG"}), skip);
+  const auto named = fast_fresh.model->named_parameters();
+  const at::Tensor w = named["classifier.weight"], bias = named["classifier.bias"];
+  EXPECT_TRUE(torch::isfinite(w).all().item<bool>());
+  EXPECT_NEAR(w.std().item<double>(), tiny_config().initializer_range,
+              0.3 * tiny_config().initializer_range);
+  EXPECT_TRUE(torch::equal(bias, torch::zeros_like(bias)));
+  EXPECT_TRUE(
+      torch::equal(named["bert.encoder.layer.0.output.dense.weight"],
+                   loaded.model->named_parameters()["bert.encoder.layer.0.output.dense.weight"]));
   fs::remove_all(dir);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -260,16 +261,25 @@ PretrainedTask load_task_model(const std::string& model_name_or_dir, const std::
   if (ckpt.weights.contains("classifier.weight")) {
     label_rows = ckpt.weights.at("classifier.weight").shape.at(0);
   }
-  std::shared_ptr<TaskHead> head =
-      make_head(name, resolve_head_options(options, ckpt.config.extra, label_rows));
+  const HeadOptions head_options = resolve_head_options(options, ckpt.config.extra, label_rows);
   PretrainedTask out;
-  out.model = TaskModel(ckpt.config, head);
+  {
+    std::optional<SkipWeightInit> skip;
+    if (load.skip_init) skip.emplace();
+    out.model = TaskModel(ckpt.config, make_head(name, head_options));
+  }
   const nlohmann::json& extra = ckpt.config.extra;
   if (extra.contains("clintorch") && extra["clintorch"].is_object() &&
       extra["clintorch"].contains("evaluation") && extra["clintorch"]["evaluation"].is_object()) {
     out.model->evaluation_settings = extra["clintorch"]["evaluation"];
   }
   out.report = out.model->load_weights(model_dir, load.strict, load.ignore_mismatched_sizes);
+  if (load.skip_init && !out.report.missing.empty()) {  // initialise what the file lacks
+    nlohmann::json settings = out.model->evaluation_settings;
+    out.model = TaskModel(ckpt.config, make_head(name, head_options));
+    out.model->evaluation_settings = std::move(settings);
+    out.report = out.model->load_weights(model_dir, load.strict, load.ignore_mismatched_sizes);
+  }
   out.model->to(load.device);
   out.model->eval();
   return out;

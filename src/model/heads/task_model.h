@@ -106,6 +106,10 @@ struct TaskLoadOptions {
   bool ignore_mismatched_sizes = false;
   // Where the parameters live. Default: CPU.
   c10::Device device = c10::Device(c10::DeviceType::CPU);
+  // Skip the random initialisation that the checkpoint overwrites (SkipWeightInit); a weight
+  // the checkpoint lacks still gets it. Default: false, so that training draws the head's
+  // initial weights from the seeded generator exactly as before.
+  bool skip_init = false;
 };
 
 struct PretrainedTask {
