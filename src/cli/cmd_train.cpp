@@ -1,12 +1,14 @@
 // `clintorch train RECIPE [--set section.key=value ...] [--dump-config]`: checks the recipe, its
 // files and data, then runs the training (train/trainer.h). Exit codes: 0 done, 1 bad input or a
 // failure, 2 bad usage, 130/143 after SIGINT/SIGTERM (a checkpoint was written first).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "train/distributed.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -22,6 +24,7 @@ void add_train(CLI::App& app) {
     bool dump = false;
     int64_t stop_after_steps = 0;
     std::string dump_batches;
+    std::string dump_weights;
   };
   auto args = std::make_shared<Args>();
   sub->add_option("recipe", args->recipe, "The YAML recipe")->required();
@@ -39,6 +42,9 @@ void add_train(CLI::App& app) {
   sub->add_option("--dump-batches", args->dump_batches,
                   "Write every training micro-batch as DIR/step<S>_micro<M>.safetensors")
       ->group("");
+  sub->add_option("--dump-weights", args->dump_weights,
+                  "Write this process's final parameters as DIR/rank<R>.safetensors")
+      ->group("");
   sub->callback([args]() {
     const train::Recipe recipe = train::load_recipe(args->recipe, args->overrides);
     if (args->dump) {
@@ -46,8 +52,16 @@ void add_train(CLI::App& app) {
       return;
     }
     train::TrainOptions options;
+    // Launched by torchrun or srun: join the process group (README "Training on several
+    // processes"); otherwise one process.
+    const train::LaunchEnv env = train::launch_env_from_environment();
+    if (env.distributed()) {
+      options.process_group = train::ProcessGroup::create(
+          env, std::chrono::seconds(recipe.distributed.timeout_s));
+    }
     options.stop_after_steps = args->stop_after_steps;
     options.dump_batches_dir = args->dump_batches;
+    options.dump_weights_dir = args->dump_weights;
     const train::TrainResult result = train::run_training(recipe, options);
     if (result.exit_code != 0) {
       std::fflush(stdout);

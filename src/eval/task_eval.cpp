@@ -133,15 +133,20 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
   const bool labeled = td ? td->labeled : true;
 
   Accumulated acc;
-  for (size_t bi = 0; bi < plan.size(); ++bi) {
-    const std::vector<size_t>& indices = plan[bi];
-    if (indices.empty()) continue;
-    data::Batch cpu = dataset.collate(indices, o.mlm_seed + bi);
+  // One batch: collated on the CPU (label ids checked), on the device, prepared by the scorer.
+  struct Prepared {
+    data::Batch cpu;
+    model::Batch batch;
+  };
+  auto prepare = [&](size_t bi) {
+    Prepared p;
+    p.cpu = dataset.collate(plan[bi], o.mlm_seed + bi);
     // Label ids outside the head: an Error, not a device-side assert.
-    if (td && cpu.labels.defined() && cpu.labels.scalar_type() == torch::kLong && num_labels > 0) {
-      const at::Tensor valid = cpu.labels.ne(-100);
+    if (td && p.cpu.labels.defined() && p.cpu.labels.scalar_type() == torch::kLong &&
+        num_labels > 0) {
+      const at::Tensor valid = p.cpu.labels.ne(-100);
       if (valid.any().item<bool>()) {
-        const int64_t mx = cpu.labels.masked_select(valid).max().item<int64_t>();
+        const int64_t mx = p.cpu.labels.masked_select(valid).max().item<int64_t>();
         if (mx >= num_labels) {
           fail(kWhere + std::string(" ") + td->path,
                "label id " + std::to_string(mx) + " is outside the head's " +
@@ -150,15 +155,60 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
         }
       }
     }
-    model::Batch batch = to_model_batch(o.device.is_cpu() ? cpu : cpu.to(o.device));
-    scorer->prepare(cpu, batch, o.device);
+    p.batch = to_model_batch(o.device.is_cpu() ? p.cpu : p.cpu.to(o.device));
+    scorer->prepare(p.cpu, p.batch, o.device);
+    return p;
+  };
+  auto forward = [&](const Prepared& p) {
     model::TaskForwardOptions fo;
     fo.compute_loss = labeled;
     fo.unpad = true;
-    const model::HeadOutput out = model->forward(batch, fo);
+    return model->forward(p.batch, fo);
+  };
+  auto score = [&](size_t bi, const Prepared& p, const model::HeadOutput& out) {
     if (labeled) add_loss(acc, out);
-    scorer->add(indices, cpu, batch, out);
-    if (o.on_batch) o.on_batch(bi + 1, plan.size());
+    scorer->add(plan[bi], p.cpu, p.batch, out);
+  };
+
+  const auto shards = static_cast<size_t>(std::max(1, o.shard_count));
+  if (shards == 1) {
+    for (size_t bi = 0; bi < plan.size(); ++bi) {
+      if (plan[bi].empty()) continue;
+      const Prepared p = prepare(bi);
+      score(bi, p, forward(p));
+      if (o.on_batch) o.on_batch(bi + 1, plan.size());
+    }
+  } else {
+    // Rounds of `shards` batches: each process runs one, all score all of them in plan order.
+    const auto rank = static_cast<size_t>(o.shard_rank);
+    for (size_t round = 0; round < plan.size(); round += shards) {
+      std::optional<Prepared> own;
+      std::vector<at::Tensor> mine;
+      if (round + rank < plan.size() && !plan[round + rank].empty()) {
+        own = prepare(round + rank);
+        const model::HeadOutput out = forward(*own);
+        mine = {out.loss_sum, out.loss_weight,  out.logits,
+                out.start_logits, out.end_logits, out.positions};
+      }
+      const std::vector<std::vector<at::Tensor>> all = o.all_gather(mine);
+      for (size_t r = 0; r < shards && round + r < plan.size(); ++r) {
+        const size_t bi = round + r;
+        if (plan[bi].empty() || all.at(r).size() != 6) continue;
+        const Prepared p = r == rank && own ? std::move(*own) : prepare(bi);
+        auto on_device = [&](const at::Tensor& t) {
+          return t.defined() ? t.to(o.device) : t;
+        };
+        model::HeadOutput out;
+        out.loss_sum = on_device(all[r][0]);
+        out.loss_weight = on_device(all[r][1]);
+        out.logits = on_device(all[r][2]);
+        out.start_logits = on_device(all[r][3]);
+        out.end_logits = on_device(all[r][4]);
+        out.positions = on_device(all[r][5]);
+        score(bi, p, out);
+      }
+      if (o.on_batch) o.on_batch(std::min(round + shards, plan.size()), plan.size());
+    }
   }
 
   if (labeled && acc.has_loss && acc.loss_weight > 0) {

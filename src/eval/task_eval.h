@@ -63,6 +63,14 @@ struct TaskEvalOptions {
   data::QaPostprocessOptions qa;
   // Called after each batch with (batches done, total batches), e.g. for a progress bar.
   std::function<void(size_t, size_t)> on_batch;
+  // Data-parallel evaluation: process shard_rank of shard_count runs the forward of batches
+  // shard_rank, shard_rank + shard_count, ...; all_gather hands every process each one's
+  // outputs of a round (HeadOutput tensors: loss_sum, loss_weight, logits, start_logits,
+  // end_logits, positions; none when it had no batch), so all of them score the whole dataset in
+  // the single-process order and get the same metrics. Default: one process.
+  int shard_rank = 0;
+  int shard_count = 1;
+  std::function<std::vector<std::vector<at::Tensor>>(const std::vector<at::Tensor>&)> all_gather;
   // MLM: seed of the evaluation masking (batch i is masked with key seed + i, so every
   // evaluation of the same data masks the same tokens). Default 0.
   uint64_t mlm_seed = 0;

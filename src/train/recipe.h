@@ -275,6 +275,11 @@ enum class ReInput { kEntityMarkers, kMasked };      // task.re_input
   X(ProgressMode, progress_bar, ProgressMode::kAuto, any(),                                       \
     "Progress bar on stderr; auto: only when stderr is a terminal")                               \
   X(LogLevel, log_level, LogLevel::kInfo, one_of("debug|info|warning|error"), "Log verbosity")
+
+#define CLINTORCH_RECIPE_DISTRIBUTED_KEYS(X)                                                      \
+  X(int64_t, timeout_s, 1800, ge(1),                                                              \
+    "Multi-process runs (torchrun, srun): seconds the rendezvous or a collective may wait before " \
+    "every rank stops with an error")
 // clang-format on
 
 #define CLINTORCH_RECIPE_FIELD(type, name, def, constraint, doc) type name = def;
@@ -303,6 +308,9 @@ struct OutputSection {
 struct LoggingSection {
   CLINTORCH_RECIPE_LOGGING_KEYS(CLINTORCH_RECIPE_FIELD)
 };
+struct DistributedSection {
+  CLINTORCH_RECIPE_DISTRIBUTED_KEYS(CLINTORCH_RECIPE_FIELD)
+};
 
 #undef CLINTORCH_RECIPE_FIELD
 
@@ -315,6 +323,7 @@ struct Recipe {
   EvaluationSection evaluation;
   OutputSection output;
   LoggingSection logging;
+  DistributedSection distributed;
 
   // The files merged into this recipe, bases first, the recipe itself last.
   std::vector<std::string> sources;

@@ -101,6 +101,7 @@ std::vector<KeyDecl> build_table() {
   CLINTORCH_RECIPE_SECTION(evaluation, CLINTORCH_RECIPE_EVALUATION_KEYS)
   CLINTORCH_RECIPE_SECTION(output, CLINTORCH_RECIPE_OUTPUT_KEYS)
   CLINTORCH_RECIPE_SECTION(logging, CLINTORCH_RECIPE_LOGGING_KEYS)
+  CLINTORCH_RECIPE_SECTION(distributed, CLINTORCH_RECIPE_DISTRIBUTED_KEYS)
   return table;
 }
 
@@ -119,6 +120,7 @@ const std::vector<SectionDecl>& sections() {
       {"evaluation", "Evaluation during training, best checkpoint, early stopping, checkpoints"},
       {"output", "Where results go"},
       {"logging", "Log lines, TensorBoard, progress bar"},
+      {"distributed", "Data-parallel training across processes (torchrun, Slurm)"},
   };
   return kSections;
 }

@@ -17,6 +17,7 @@
 #include "model/autocast.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/metrics_log.h"
 #include "train/optim.h"
 #include "train/progress.h"
@@ -105,6 +106,15 @@ struct GradScaler {
 
 // ---------------------------------------------------------------------------------- helpers
 
+// The generator seed of micro-batch `index` of `epoch`: a splitmix64 mix of the three, so each
+// micro-batch draws its dropout masks from its own stream, whichever process runs it.
+uint64_t micro_batch_seed(uint64_t seed, uint64_t epoch, uint64_t index) {
+  uint64_t z = seed ^ (epoch * 0x9e3779b97f4a7c15ULL) ^ (index * 0xbf58476d1ce4e5b9ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -145,7 +155,14 @@ void clear_previous_run(const std::string& out) {
 
 class Trainer {
  public:
-  Trainer(const Recipe& recipe, const TrainOptions& options) : r_(recipe), options_(options) {}
+  Trainer(const Recipe& recipe, const TrainOptions& options)
+      : r_(recipe), options_(options), pg_(options.process_group) {
+    if (pg_) {
+      rank_ = pg_->rank();
+      world_ = pg_->size();
+      main_ = rank_ == 0;
+    }
+  }
 
   TrainResult run();
 
@@ -177,8 +194,22 @@ class Trainer {
   void log_metrics(const std::string& split, const std::string& title,
                    const std::map<std::string, double>& scalars);
 
+  // Data-parallel steps: the gradients and the step's scalars summed over the ranks.
+  void reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
+                   int64_t* tokens);
+  // Evaluation options with this rank's shard of the batches.
+  void shard_evaluation(eval::TaskEvalOptions& o) const;
+  void barrier(const std::string& what) const {
+    if (pg_) pg_->barrier(what);
+  }
+
   const Recipe& r_;
   TrainOptions options_;
+  std::shared_ptr<ProcessGroup> pg_;
+  int rank_ = 0;
+  int world_ = 1;
+  bool main_ = true;      // rank 0: the one process that writes
+  int step_signal_ = 0;   // SIGINT/SIGTERM seen by any rank during the last step
   RecipeCheck check_;
   RunSetup setup_;
   c10::Device device_ = c10::Device(c10::DeviceType::CPU);
@@ -227,11 +258,15 @@ std::optional<std::string> Trainer::resume_dir() const {
 }
 
 void Trainer::prepare() {
-  set_log_level(r_.logging.log_level);
+  // Rank 0 logs; the others print only errors (their warnings would repeat rank 0's).
+  set_log_level(main_ ? r_.logging.log_level : std::max(r_.logging.log_level, LogLevel::kError));
   // 1. Everything that can fail on the input, before anything is written.
   check_ = check_recipe_files(r_);
   check_output_dir(r_);
   device_ = resolve_device(r_);
+  if (pg_ && device_.is_cuda()) {  // one GPU per process of a node
+    device_ = c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(pg_->env().local_rank));
+  }
   if (r_.training.fp16 && device_.type() != c10::DeviceType::CUDA) {
     fail(r_.where("training.fp16"), "training.fp16 needs CUDA, but training runs on the CPU",
          "use training.bf16 on the CPU");
@@ -242,7 +277,11 @@ void Trainer::prepare() {
                 "bf16 autocast runs many times slower than fp32 here (transformers' too); "
                 "leave training.bf16 off on this machine");
   }
-  if (r_.training.threads > 0) at::set_num_threads(static_cast<int>(r_.training.threads));
+  if (r_.training.threads > 0) {
+    at::set_num_threads(static_cast<int>(r_.training.threads));
+  } else if (pg_) {
+    at::set_num_threads(default_threads_per_rank(pg_->env()));
+  }
   if (r_.training.deterministic) {
     if (device_.is_cuda()) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
     at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
@@ -272,13 +311,16 @@ void Trainer::prepare() {
                                        : r_.evaluation.metric_for_best_model);
   greater_is_better_ = r_.evaluation.greater_is_better.value_or(!ends_with(metric_name_, "loss"));
 
-  // 2. Writing starts here.
-  if (r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
-  fs::create_directories(r_.output.output_dir);
-  write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
-  metrics_ =
-      std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());
-  if (r_.logging.tensorboard) {
+  // 2. Writing starts here, by rank 0, once every rank has checked its input.
+  barrier("the checks before training");
+  if (main_ && r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
+  if (main_) {
+    fs::create_directories(r_.output.output_dir);
+    write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
+    metrics_ =
+        std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());
+  }
+  if (main_ && r_.logging.tensorboard) {
     const std::string dir = r_.logging.logging_dir.empty()
                                 ? (fs::path(r_.output.output_dir) / "runs").string()
                                 : r_.logging.logging_dir;
@@ -286,10 +328,19 @@ void Trainer::prepare() {
   }
 
   setup_.model->to(device_);
+  if (pg_) {  // every rank starts from rank 0's weights
+    std::vector<at::Tensor> tensors;
+    for (const auto& t : setup_.model->parameters()) tensors.push_back(t.detach());
+    for (const auto& t : setup_.model->buffers()) tensors.push_back(t.detach());
+    torch::NoGradGuard no_grad;
+    pg_->broadcast(tensors, 0, "the initial weights");
+    for (auto& t : tensors) torch::autograd::impl::bump_version(t);  // packed copies follow
+  }
   build_optimizer();
   const int64_t batches = static_cast<int64_t>(loader_->num_batches(0));
-  state_.max_steps = total_training_steps(r_.training.max_steps, r_.training.num_train_epochs,
-                                          batches, r_.training.gradient_accumulation_steps);
+  state_.max_steps =
+      total_training_steps(r_.training.max_steps, r_.training.num_train_epochs, batches,
+                           r_.training.gradient_accumulation_steps * world_);
   ScheduleOptions schedule;
   schedule.type = r_.training.lr_scheduler_type;
   schedule.total_steps = state_.max_steps;
@@ -357,23 +408,34 @@ void Trainer::resume(const std::string& dir) {
 }
 
 void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
+  // This rank's micro-batches of the step: every world_-th from its rank on.
+  std::vector<int64_t> mine;
+  for (int64_t m = rank_; m < count; m += world_) mine.push_back(index + m);
   std::vector<data::Batch> batches;
   int64_t targets = 0;
-  for (int64_t m = 0; m < count; ++m) {
-    batches.push_back(loader_->batch(static_cast<uint64_t>(epoch), static_cast<size_t>(index + m)));
+  for (const int64_t i : mine) {
+    batches.push_back(loader_->batch(static_cast<uint64_t>(epoch), static_cast<size_t>(i)));
     targets += batches.back().num_label_tokens;
     if (!options_.dump_batches_dir.empty()) {
-      dump_batch(options_.dump_batches_dir, state_.global_step, m, batches.back());
+      dump_batch(options_.dump_batches_dir, state_.global_step, i - index, batches.back());
     }
+  }
+  if (pg_) {  // the divisor counts the labelled targets of every rank's micro-batches
+    std::vector<at::Tensor> t{torch::full({1}, static_cast<double>(targets), torch::kFloat64)};
+    pg_->all_reduce_sum(t, "the target count of step " + std::to_string(state_.global_step + 1));
+    targets = static_cast<int64_t>(t[0].item<double>());
   }
   // The divisor of every micro-batch's summed loss: the step's labelled targets.
   const double divisor = targets > 0 ? static_cast<double>(targets) : 1.0;
   at::Tensor loss_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
   at::Tensor weight_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
-  for (auto& batch : batches) {
-    const data::Batch b = device_.is_cpu() ? batch : batch.to(device_, true);
-    window_tokens_ += b.num_tokens;
-    state_.num_input_tokens_seen += b.num_tokens;
+  int64_t tokens = 0;
+  for (size_t k = 0; k < batches.size(); ++k) {
+    const data::Batch b = device_.is_cpu() ? batches[k] : batches[k].to(device_, true);
+    tokens += b.num_tokens;
+    torch::manual_seed(micro_batch_seed(static_cast<uint64_t>(r_.training.seed),
+                                        static_cast<uint64_t>(epoch),
+                                        static_cast<uint64_t>(mine[k])));
     model::HeadOutput out;
     {
       model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
@@ -391,15 +453,21 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     loss_sum += out.loss_sum.detach().to(torch::kFloat64);
     weight_sum += out.loss_weight.detach().to(torch::kFloat64);
   }
-  const double weight = weight_sum.item<double>();
-  const double step_loss = weight > 0 ? loss_sum.item<double>() / weight : 0.0;
+  double loss_total = loss_sum.item<double>(), weight = weight_sum.item<double>();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params_) {
+    if (!p.requires_grad()) continue;
+    // A rank without micro-batches (the end of an epoch) adds zeros.
+    if (pg_ && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (pg_) reduce_step(grads, &loss_total, &weight, &tokens);
+  window_tokens_ += tokens;
+  state_.num_input_tokens_seen += tokens;
+  const double step_loss = weight > 0 ? loss_total / weight : 0.0;
   // Heads whose loss weight is not the target count (class weights, CRF): rescale so that the
   // step's gradient is d(sum loss_sum / sum loss_weight).
   const double correction = weight > 0 ? divisor / weight : 1.0;
-  std::vector<at::Tensor> grads;
-  for (const auto& p : params_) {
-    if (p.grad().defined()) grads.push_back(p.grad());
-  }
   if (scaler_.enabled) {
     scaler_.unscale(grads, 1.0 / correction);
   } else if (correction != 1.0 && !grads.empty()) {
@@ -427,15 +495,48 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
   ++window_steps_;
 }
 
+void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
+                          int64_t* tokens) {
+  const std::string step = "step " + std::to_string(state_.global_step + 1);
+  pg_->all_reduce_sum(grads, "the gradients of " + step);
+  // The step's loss, loss weight and tokens, and whether a rank was asked to stop (SIGINT or
+  // SIGTERM): all ranks stop after the same step.
+  const int signal = g_signal.load();
+  std::vector<at::Tensor> scalars{torch::tensor(
+      {*loss_sum, *weight_sum, static_cast<double>(*tokens), signal != 0 ? 1.0 : 0.0},
+      torch::kFloat64)};
+  pg_->all_reduce_sum(scalars, "the loss of " + step);
+  const double* v = scalars[0].const_data_ptr<double>();
+  *loss_sum = v[0];
+  *weight_sum = v[1];
+  *tokens = static_cast<int64_t>(v[2]);
+  step_signal_ = v[3] > 0 ? (signal != 0 ? signal : SIGTERM) : 0;
+}
+
+void Trainer::shard_evaluation(eval::TaskEvalOptions& o) const {
+  if (!pg_) return;
+  o.shard_rank = rank_;
+  o.shard_count = world_;
+  std::shared_ptr<ProcessGroup> pg = pg_;
+  o.all_gather = [pg](const std::vector<at::Tensor>& mine) {
+    std::vector<std::vector<at::Tensor>> out;
+    for (const auto& bytes : pg->all_gather_bytes(pack_tensors(mine), "evaluation outputs")) {
+      out.push_back(unpack_tensors(bytes));
+    }
+    return out;
+  };
+}
+
 std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset) {
   eval::TaskEvalOptions o = task_eval_options(r_, setup_.model->head().labels());
   o.device = device_;
+  shard_evaluation(o);
   return eval::evaluate_task(setup_.model, dataset, o).scalars;
 }
 
 void Trainer::log_record(const std::string& split,
                          const std::vector<std::pair<std::string, double>>& values) {
-  metrics_->log(state_.global_step, state_.epoch, split, values);
+  if (metrics_) metrics_->log(state_.global_step, state_.epoch, split, values);
   nlohmann::json rec = nlohmann::json::object();
   for (const auto& [k, v] : values)
     rec[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -533,6 +634,14 @@ void Trainer::write_model_dir(const std::string& dir) const {
 
 std::string Trainer::save_checkpoint() {
   if (last_saved_step_ == state_.global_step) return last_checkpoint_;
+  if (!main_) {  // rank 0 writes it; the others wait until it is complete
+    barrier("checkpoint-" + std::to_string(state_.global_step));
+    last_checkpoint_ = (fs::path(r_.output.output_dir) /
+                        ("checkpoint-" + std::to_string(state_.global_step)))
+                           .string();
+    last_saved_step_ = state_.global_step;
+    return last_checkpoint_;
+  }
   progress_->clear();
   CheckpointWriteInput in;
   in.write_model = [this](const std::string& dir) { write_model_dir(dir); };
@@ -547,6 +656,7 @@ std::string Trainer::save_checkpoint() {
                                           state_.best_model_checkpoint);
   for (const auto& d : deleted) log_debug("deleted old checkpoint " + d);
   log_info("saved " + last_checkpoint_);
+  barrier("checkpoint-" + std::to_string(state_.global_step));
   return last_checkpoint_;
 }
 
@@ -582,7 +692,8 @@ TrainResult Trainer::run() {
   bool stop_hook = false;
   int64_t epoch = state_.data_epoch;
   int64_t index = state_.data_batch;
-  const int64_t gas = r_.training.gradient_accumulation_steps;
+  // Micro-batches per optimizer step, over all ranks.
+  const int64_t gas = r_.training.gradient_accumulation_steps * world_;
   while (state_.global_step < state_.max_steps && !stop) {
     const int64_t batches =
         static_cast<int64_t>(loader_->num_batches(static_cast<uint64_t>(epoch)));
@@ -601,8 +712,9 @@ TrainResult Trainer::run() {
     state_.data_batch = epoch_end ? 0 : index;
     after_step(epoch_end, &stop);
     const int64_t step = state_.global_step;
-    if (g_signal.load() != 0) {
-      stop_signal = g_signal.load();
+    const int signal = pg_ ? step_signal_ : g_signal.load();
+    if (signal != 0) {
+      stop_signal = signal;
       stop = true;
     } else if (options_.stop_after_steps > 0 && step >= options_.stop_after_steps &&
                step < state_.max_steps) {
@@ -612,6 +724,17 @@ TrainResult Trainer::run() {
   }
   if (window_steps_ > 0 && (stop_signal != 0 || stop_hook)) log_train();
   progress_->finish();
+  if (!options_.dump_weights_dir.empty()) {
+    fs::create_directories(options_.dump_weights_dir);
+    io::NamedTensors weights;
+    for (const auto& item : setup_.model->named_parameters()) {
+      weights.emplace_back(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+    }
+    io::write_safetensors(
+        (fs::path(options_.dump_weights_dir) / ("rank" + std::to_string(rank_) + ".safetensors"))
+            .string(),
+        weights);
+  }
   TrainResult result;
   result.global_step = state_.global_step;
   result.eval = last_eval_;
@@ -631,7 +754,7 @@ void Trainer::start() {
   if (!options_.dump_batches_dir.empty()) fs::create_directories(options_.dump_batches_dir);
   prepare();
   ProgressOptions po;
-  po.mode = r_.logging.progress_bar;
+  po.mode = main_ ? r_.logging.progress_bar : ProgressMode::kNever;
   po.total_steps = state_.max_steps;
   progress_ = std::make_unique<ProgressBar>(po);
   log_info("training " + data::task_name(r_.task_id()) + " on " + device_.str() + ": " +
@@ -673,6 +796,7 @@ void Trainer::finish_interrupted(TrainResult& result, int stop_signal) {
   result.interrupted = true;
   if (stop_signal != 0) {
     result.exit_code = 128 + stop_signal;
+    if (!main_) return;
     log_warning(std::string("interrupted by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
                 " after step " + std::to_string(state_.global_step) + "; checkpoint " +
                 result.last_checkpoint +
@@ -699,14 +823,17 @@ void Trainer::finish(TrainResult& result) {
              std::to_string(state_.best_metric.value_or(NAN)) + ") from " +
              state_.best_model_checkpoint);
   }
-  if (r_.output.export_model) write_export(result);
+  if (r_.output.export_model && main_) write_export(result);
   if (setup_.test) {
     const auto scalars = evaluate(*setup_.test);
     result.test = scalars;
     log_metrics("test", "test", scalars);
   }
-  write_file_atomic((fs::path(r_.output.output_dir) / "trainer_state.json").string(),
-                    state_.to_json().dump(2) + "\n");
+  if (main_) {
+    write_file_atomic((fs::path(r_.output.output_dir) / "trainer_state.json").string(),
+                      state_.to_json().dump(2) + "\n");
+  }
+  barrier("the end of training");
   log_info("training done: " + std::to_string(state_.global_step) + " steps in " +
            format_duration(seconds_since(run_start_)));
 }

@@ -10,15 +10,23 @@
 // loss weight differs from that count (class weights, CRF).
 //
 // Nothing is written to output_dir before the recipe, its files and the data have been read.
+//
+// Dropout: the generator is seeded before each micro-batch from (training.seed, epoch, the
+// micro-batch's index in the epoch), so its masks do not depend on which process runs it or on
+// what ran before: N processes and one process with the same global batch train alike, and a
+// run resumed on another number of processes continues as it would have.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "train/recipe.h"
 
 namespace clintorch::train {
+
+class ProcessGroup;
 
 struct TrainOptions {
   // Behave as after SIGTERM once this many optimizer steps are done in total (write a checkpoint
@@ -29,8 +37,17 @@ struct TrainOptions {
   // attention_mask, token_type_ids, labels, ...): a debug aid the parity tests replay in Python.
   // "" = off; the environment variable CLINTORCH_DUMP_BATCHES sets it too. Default "".
   std::string dump_batches_dir;
+  // At the end (finished or stopped), write this process's parameters as
+  // DIR/rank<R>.safetensors: a debug aid the data-parallel tests compare across ranks. "" = off.
+  std::string dump_weights_dir;
   // Install the SIGINT/SIGTERM handlers (finish the step, checkpoint, exit). Default true.
   bool handle_signals = true;
+  // Data-parallel training (train/distributed.h): this process is one rank of the group. Each
+  // optimizer step spans per_device_train_batch_size x ranks x gradient_accumulation_steps
+  // examples; every rank runs its share of the step's micro-batches, the gradients and the loss
+  // divisor are summed over the ranks, and every rank steps to the same parameters. Rank 0 alone
+  // writes logs, metrics, TensorBoard, checkpoints and the export. Null: one process.
+  std::shared_ptr<ProcessGroup> process_group;
 };
 
 struct TrainResult {

@@ -1,0 +1,306 @@
+#include "train/distributed.h"
+
+#include <ATen/ATen.h>
+#include <sched.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <thread>
+
+#include "util/error.h"
+
+namespace clintorch::train {
+
+namespace {
+
+std::optional<std::string> env_value(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+int env_int(const char* name, const std::string& value, int min, int max) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  // Slurm writes counts per node as "2(x3)": the leading number is the one meant.
+  const bool slurm_repeat = end != nullptr && *end == '(';
+  if (errno != 0 || end == value.c_str() || (*end != '\0' && !slurm_repeat) || v < min ||
+      v > max) {
+    fail(std::string("environment variable ") + name,
+         "'" + value + "' is not a whole number from " + std::to_string(min) + " to " +
+             std::to_string(max),
+         "launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, "
+         "MASTER_ADDR and MASTER_PORT), or unset it to train in one process");
+  }
+  return static_cast<int>(v);
+}
+
+int env_int(const char* name, int min, int max, int fallback) {
+  const auto v = env_value(name);
+  return v ? env_int(name, *v, min, max) : fallback;
+}
+
+void require_master(LaunchEnv& e) {
+  const auto addr = env_value("MASTER_ADDR");
+  const auto port = env_value("MASTER_PORT");
+  if (!addr || !port) {
+    fail(std::string("environment variable ") + (addr ? "MASTER_PORT" : "MASTER_ADDR"),
+         "is not set, but WORLD_SIZE is " + std::to_string(e.world_size) +
+             ": the processes cannot find each other",
+         "torchrun sets it; under Slurm export MASTER_ADDR=$(scontrol show hostnames "
+         "\"$SLURM_JOB_NODELIST\" | head -n 1) and a free MASTER_PORT before srun");
+  }
+  e.master_addr = *addr;
+  e.master_port = env_int("MASTER_PORT", *port, 1, 65535);
+}
+
+std::string first_line(const std::string& s) {
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string describe(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) {
+    return first_line(c->what_without_backtrace());
+  }
+  return first_line(e.what());
+}
+
+int64_t bytes_of(const at::Tensor& t) {
+  return t.numel() * static_cast<int64_t>(t.element_size());
+}
+
+template <typename T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+template <typename T>
+T take(const std::string& in, size_t& pos) {
+  if (pos + sizeof(T) > in.size()) throw std::runtime_error("unpack_tensors: truncated input");
+  T v;
+  std::memcpy(&v, in.data() + pos, sizeof v);
+  pos += sizeof v;
+  return v;
+}
+
+}  // namespace
+
+LaunchEnv launch_env_from_environment() {
+  LaunchEnv e;
+  if (env_value("RANK") || env_value("WORLD_SIZE")) {
+    if (!env_value("RANK") || !env_value("WORLD_SIZE")) {
+      fail(std::string("environment variable ") + (env_value("RANK") ? "WORLD_SIZE" : "RANK"),
+           "is not set, but " + std::string(env_value("RANK") ? "RANK" : "WORLD_SIZE") + " is",
+           "set both (torchrun does), or neither to train in one process");
+    }
+    e.launcher = "torchrun";
+    e.world_size = env_int("WORLD_SIZE", 1, 1 << 20, 1);
+    e.rank = env_int("RANK", 0, e.world_size - 1, 0);
+    e.local_world_size = env_int("LOCAL_WORLD_SIZE", 1, e.world_size, e.world_size);
+    e.local_rank = env_int("LOCAL_RANK", 0, e.local_world_size - 1, e.rank % e.local_world_size);
+    e.agent_store = env_value("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  } else if (env_value("SLURM_PROCID") &&
+             (env_value("SLURM_STEP_NUM_TASKS") || env_value("SLURM_NTASKS"))) {
+    e.launcher = "slurm";
+    const char* tasks = env_value("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
+    e.world_size = env_int(tasks, 1, 1 << 20, 1);
+    e.rank = env_int("SLURM_PROCID", 0, e.world_size - 1, 0);
+    const char* per_node =
+        env_value("SLURM_STEP_TASKS_PER_NODE") ? "SLURM_STEP_TASKS_PER_NODE" : "SLURM_NTASKS_PER_NODE";
+    e.local_world_size = env_int(per_node, 1, e.world_size, e.world_size);
+    e.local_rank = env_int("SLURM_LOCALID", 0, e.local_world_size - 1, 0);
+  }
+  if (e.world_size > 1) {
+    require_master(e);
+    e.store_prefix = "clintorch/" + env_value("TORCHELASTIC_RUN_ID").value_or("run") + "/" +
+                     env_value("TORCHELASTIC_RESTART_COUNT").value_or("0");
+  }
+  return e;
+}
+
+int default_threads_per_rank(const LaunchEnv& env) {
+  int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  return std::max(1, cpus / std::max(1, env.local_world_size));
+}
+
+// ---------------------------------------------------------------------------- process group
+
+struct ProcessGroup::Impl {
+  LaunchEnv env;
+  std::chrono::milliseconds timeout{0};
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+
+  std::string where() const {
+    return "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
+  }
+
+  template <typename F>
+  void run(const std::string& op, const std::string& what, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      fail(where(), op + " of " + what + " failed: " + describe(e),
+           "another rank stopped (see its log) or did not arrive within distributed.timeout_s (" +
+               std::to_string(timeout.count() / 1000) + " s)");
+    }
+  }
+};
+
+ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ProcessGroup::~ProcessGroup() = default;
+
+std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env,
+                                                   std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  impl->env = env;
+  impl->timeout = timeout;
+  const std::string endpoint = env.master_addr + ":" + std::to_string(env.master_port);
+  impl->run("rendezvous", "the store at " + endpoint, [&] {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<uint16_t>(env.master_port);
+    so.isServer = !env.agent_store && env.rank == 0;
+    so.numWorkers = env.agent_store ? std::nullopt : std::optional<size_t>(env.world_size);
+    so.waitWorkers = false;
+    so.timeout = timeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    impl->store = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, tcp);
+  });
+  impl->run("connecting", "the Gloo process group", [&] {
+    auto options = c10d::ProcessGroupGloo::Options::create_default(timeout);
+    impl->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank,
+                                                             env.world_size, options);
+  });
+  return std::shared_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
+}
+
+int ProcessGroup::rank() const { return impl_->env.rank; }
+int ProcessGroup::size() const { return impl_->env.world_size; }
+const LaunchEnv& ProcessGroup::env() const { return impl_->env; }
+std::chrono::milliseconds ProcessGroup::timeout() const { return impl_->timeout; }
+
+void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {
+  constexpr int64_t kBucketBytes = 25 << 20;
+  size_t begin = 0;
+  while (begin < tensors.size()) {
+    size_t end = begin;
+    int64_t bytes = 0;
+    while (end < tensors.size() &&
+           (end == begin || (bytes + bytes_of(tensors[end]) <= kBucketBytes &&
+                             tensors[end].scalar_type() == tensors[begin].scalar_type() &&
+                             tensors[end].device() == tensors[begin].device()))) {
+      bytes += bytes_of(tensors[end]);
+      ++end;
+    }
+    std::vector<at::Tensor> bucket(tensors.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   tensors.begin() + static_cast<std::ptrdiff_t>(end));
+    impl_->run("all-reduce", what, [&] {
+      if (bucket.size() == 1) {
+        impl_->gloo->allreduce(bucket)->wait();
+      } else {
+        impl_->gloo->allreduce_coalesced(bucket)->wait();
+      }
+    });
+    begin = end;
+  }
+}
+
+void ProcessGroup::all_reduce_max(at::Tensor& tensor, const std::string& what) {
+  std::vector<at::Tensor> one{tensor};
+  impl_->run("all-reduce", what, [&] {
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::MAX;
+    impl_->gloo->allreduce(one, o)->wait();
+  });
+}
+
+void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root, const std::string& what) {
+  impl_->run("broadcast", what, [&] {
+    for (auto& t : tensors) {
+      std::vector<at::Tensor> one{t};
+      c10d::BroadcastOptions o;
+      o.rootRank = root;
+      impl_->gloo->broadcast(one, o)->wait();
+    }
+  });
+}
+
+void ProcessGroup::barrier(const std::string& what) {
+  impl_->run("barrier", what, [&] { impl_->gloo->barrier()->wait(); });
+}
+
+std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& mine,
+                                                        const std::string& what) {
+  const int n = size();
+  std::vector<at::Tensor> size_in{at::full({1}, static_cast<int64_t>(mine.size()), at::kLong)};
+  std::vector<std::vector<at::Tensor>> size_out(1);
+  for (int r = 0; r < n; ++r) size_out[0].push_back(at::empty({1}, at::kLong));
+  impl_->run("all-gather", what + " (sizes)",
+             [&] { impl_->gloo->allgather(size_out, size_in)->wait(); });
+  int64_t longest = 1;
+  for (const auto& t : size_out[0]) longest = std::max(longest, t.item<int64_t>());
+  at::Tensor in = at::zeros({longest}, at::kByte);
+  std::memcpy(in.data_ptr(), mine.data(), mine.size());
+  std::vector<at::Tensor> data_in{in};
+  std::vector<std::vector<at::Tensor>> data_out(1);
+  for (int r = 0; r < n; ++r) data_out[0].push_back(at::empty({longest}, at::kByte));
+  impl_->run("all-gather", what, [&] { impl_->gloo->allgather(data_out, data_in)->wait(); });
+  std::vector<std::string> out;
+  for (int r = 0; r < n; ++r) {
+    const auto len = static_cast<size_t>(size_out[0][static_cast<size_t>(r)].item<int64_t>());
+    out.emplace_back(static_cast<const char*>(data_out[0][static_cast<size_t>(r)].data_ptr()), len);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- tensor bytes
+
+std::string pack_tensors(const std::vector<at::Tensor>& tensors) {
+  std::string out;
+  put<uint32_t>(out, static_cast<uint32_t>(tensors.size()));
+  for (const auto& t : tensors) {
+    put<uint8_t>(out, t.defined() ? 1 : 0);
+    if (!t.defined()) continue;
+    const at::Tensor c = t.detach().to(at::kCPU).contiguous();
+    put<int16_t>(out, static_cast<int16_t>(c.scalar_type()));
+    put<uint32_t>(out, static_cast<uint32_t>(c.dim()));
+    for (const int64_t s : c.sizes()) put<int64_t>(out, s);
+    out.append(static_cast<const char*>(c.const_data_ptr()), static_cast<size_t>(bytes_of(c)));
+  }
+  return out;
+}
+
+std::vector<at::Tensor> unpack_tensors(const std::string& bytes) {
+  size_t pos = 0;
+  const auto n = take<uint32_t>(bytes, pos);
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (take<uint8_t>(bytes, pos) == 0) {
+      out.emplace_back();
+      continue;
+    }
+    const auto type = static_cast<c10::ScalarType>(take<int16_t>(bytes, pos));
+    const auto dims = take<uint32_t>(bytes, pos);
+    std::vector<int64_t> sizes;
+    for (uint32_t d = 0; d < dims; ++d) sizes.push_back(take<int64_t>(bytes, pos));
+    at::Tensor t = at::empty(sizes, at::TensorOptions().dtype(type));
+    const auto len = static_cast<size_t>(bytes_of(t));
+    if (pos + len > bytes.size()) throw std::runtime_error("unpack_tensors: truncated input");
+    std::memcpy(t.data_ptr(), bytes.data() + pos, len);
+    pos += len;
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace clintorch::train
