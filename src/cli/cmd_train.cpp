@@ -56,8 +56,8 @@ void add_train(CLI::App& app) {
     // processes"); otherwise one process.
     const train::LaunchEnv env = train::launch_env_from_environment();
     if (env.distributed()) {
-      options.process_group = train::ProcessGroup::create(
-          env, std::chrono::seconds(recipe.distributed.timeout_s));
+      options.process_group =
+          train::ProcessGroup::create(env, std::chrono::seconds(recipe.distributed.timeout_s));
     }
     options.stop_after_steps = args->stop_after_steps;
     options.dump_batches_dir = args->dump_batches;

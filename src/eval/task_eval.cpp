@@ -187,17 +187,15 @@ TaskEvalResult evaluate_task(model::TaskModel& model, const data::Dataset& datas
       if (round + rank < plan.size() && !plan[round + rank].empty()) {
         own = prepare(round + rank);
         const model::HeadOutput out = forward(*own);
-        mine = {out.loss_sum, out.loss_weight,  out.logits,
-                out.start_logits, out.end_logits, out.positions};
+        mine = {out.loss_sum,     out.loss_weight, out.logits,
+                out.start_logits, out.end_logits,  out.positions};
       }
       const std::vector<std::vector<at::Tensor>> all = o.all_gather(mine);
       for (size_t r = 0; r < shards && round + r < plan.size(); ++r) {
         const size_t bi = round + r;
         if (plan[bi].empty() || all.at(r).size() != 6) continue;
         const Prepared p = r == rank && own ? std::move(*own) : prepare(bi);
-        auto on_device = [&](const at::Tensor& t) {
-          return t.defined() ? t.to(o.device) : t;
-        };
+        auto on_device = [&](const at::Tensor& t) { return t.defined() ? t.to(o.device) : t; };
         model::HeadOutput out;
         out.loss_sum = on_device(all[r][0]);
         out.loss_weight = on_device(all[r][1]);

@@ -30,8 +30,7 @@ int env_int(const char* name, const std::string& value, int min, int max) {
   const long v = std::strtol(value.c_str(), &end, 10);
   // Slurm writes counts per node as "2(x3)": the leading number is the one meant.
   const bool slurm_repeat = end != nullptr && *end == '(';
-  if (errno != 0 || end == value.c_str() || (*end != '\0' && !slurm_repeat) || v < min ||
-      v > max) {
+  if (errno != 0 || end == value.c_str() || (*end != '\0' && !slurm_repeat) || v < min || v > max) {
     fail(std::string("environment variable ") + name,
          "'" + value + "' is not a whole number from " + std::to_string(min) + " to " +
              std::to_string(max),
@@ -112,8 +111,8 @@ LaunchEnv launch_env_from_environment() {
     const char* tasks = env_value("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
     e.world_size = env_int(tasks, 1, 1 << 20, 1);
     e.rank = env_int("SLURM_PROCID", 0, e.world_size - 1, 0);
-    const char* per_node =
-        env_value("SLURM_STEP_TASKS_PER_NODE") ? "SLURM_STEP_TASKS_PER_NODE" : "SLURM_NTASKS_PER_NODE";
+    const char* per_node = env_value("SLURM_STEP_TASKS_PER_NODE") ? "SLURM_STEP_TASKS_PER_NODE"
+                                                                  : "SLURM_NTASKS_PER_NODE";
     e.local_world_size = env_int(per_node, 1, e.world_size, e.world_size);
     e.local_rank = env_int("SLURM_LOCALID", 0, e.local_world_size - 1, 0);
   }
@@ -178,16 +177,24 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env,
   });
   impl->run("connecting", "the Gloo process group", [&] {
     auto options = c10d::ProcessGroupGloo::Options::create_default(timeout);
-    impl->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank,
-                                                             env.world_size, options);
+    impl->gloo =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.world_size, options);
   });
   return std::shared_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
 
-int ProcessGroup::rank() const { return impl_->env.rank; }
-int ProcessGroup::size() const { return impl_->env.world_size; }
-const LaunchEnv& ProcessGroup::env() const { return impl_->env; }
-std::chrono::milliseconds ProcessGroup::timeout() const { return impl_->timeout; }
+int ProcessGroup::rank() const {
+  return impl_->env.rank;
+}
+int ProcessGroup::size() const {
+  return impl_->env.world_size;
+}
+const LaunchEnv& ProcessGroup::env() const {
+  return impl_->env;
+}
+std::chrono::milliseconds ProcessGroup::timeout() const {
+  return impl_->timeout;
+}
 
 void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {
   constexpr int64_t kBucketBytes = 25 << 20;

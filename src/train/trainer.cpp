@@ -208,8 +208,8 @@ class Trainer {
   std::shared_ptr<ProcessGroup> pg_;
   int rank_ = 0;
   int world_ = 1;
-  bool main_ = true;      // rank 0: the one process that writes
-  int step_signal_ = 0;   // SIGINT/SIGTERM seen by any rank during the last step
+  bool main_ = true;     // rank 0: the one process that writes
+  int step_signal_ = 0;  // SIGINT/SIGTERM seen by any rank during the last step
   RecipeCheck check_;
   RunSetup setup_;
   c10::Device device_ = c10::Device(c10::DeviceType::CPU);
@@ -265,7 +265,8 @@ void Trainer::prepare() {
   check_output_dir(r_);
   device_ = resolve_device(r_);
   if (pg_ && device_.is_cuda()) {  // one GPU per process of a node
-    device_ = c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(pg_->env().local_rank));
+    device_ =
+        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(pg_->env().local_rank));
   }
   if (r_.training.fp16 && device_.type() != c10::DeviceType::CUDA) {
     fail(r_.where("training.fp16"), "training.fp16 needs CUDA, but training runs on the CPU",
@@ -502,9 +503,9 @@ void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, doub
   // The step's loss, loss weight and tokens, and whether a rank was asked to stop (SIGINT or
   // SIGTERM): all ranks stop after the same step.
   const int signal = g_signal.load();
-  std::vector<at::Tensor> scalars{torch::tensor(
-      {*loss_sum, *weight_sum, static_cast<double>(*tokens), signal != 0 ? 1.0 : 0.0},
-      torch::kFloat64)};
+  std::vector<at::Tensor> scalars{
+      torch::tensor({*loss_sum, *weight_sum, static_cast<double>(*tokens), signal != 0 ? 1.0 : 0.0},
+                    torch::kFloat64)};
   pg_->all_reduce_sum(scalars, "the loss of " + step);
   const double* v = scalars[0].const_data_ptr<double>();
   *loss_sum = v[0];
@@ -636,9 +637,9 @@ std::string Trainer::save_checkpoint() {
   if (last_saved_step_ == state_.global_step) return last_checkpoint_;
   if (!main_) {  // rank 0 writes it; the others wait until it is complete
     barrier("checkpoint-" + std::to_string(state_.global_step));
-    last_checkpoint_ = (fs::path(r_.output.output_dir) /
-                        ("checkpoint-" + std::to_string(state_.global_step)))
-                           .string();
+    last_checkpoint_ =
+        (fs::path(r_.output.output_dir) / ("checkpoint-" + std::to_string(state_.global_step)))
+            .string();
     last_saved_step_ = state_.global_step;
     return last_checkpoint_;
   }

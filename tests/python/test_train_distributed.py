@@ -1,0 +1,198 @@
+"""Data-parallel training (issue 13): `torchrun --no-python clintorch train` on 2 CPU processes
+over loopback against one process with the same global batch, a rank killed mid-run, and
+checkpoints resumed on another number of processes.
+
+Each optimizer step spans per_device_train_batch_size x ranks x gradient_accumulation_steps
+examples, so 2 processes with accumulation 2 and 1 process with accumulation 4 train on the same
+micro-batches, with the same dropout masks (seeded per micro-batch). They differ only in the order
+the micro-batches' gradients are summed, i.e. in rounding.
+
+One exception in the weight comparison: the attention key biases. Their gradient is zero in exact
+arithmetic (softmax ignores a constant added to every score of a query), so what they hold is
+rounding noise scaled up by Adam's normalisation (a step of about the learning rate whatever the
+gradient's size); the summation order changes that noise. They are compared on the scale of the
+whole model instead of their own."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from conftest import SOURCE_DIR
+from train_util import write_recipe
+
+NER_DIR = SOURCE_DIR / "datasets" / "ner_clinical_sample"
+STEPS = 20
+
+
+def recipe(tmp_path, minilm_dir, name, **training):
+    return write_recipe(tmp_path / f"{name}.yaml", {
+        "model": {"pretrained": str(minilm_dir)},
+        "tokenizer": {"max_seq_length": 64},
+        "task": {"name": "token_classification"},
+        "data": {"train_file": str(NER_DIR / "train.conll"),
+                 "validation_file": str(NER_DIR / "dev.conll")},
+        "training": {"learning_rate": 3e-4, "per_device_train_batch_size": 4,
+                     "gradient_accumulation_steps": 2, "max_steps": STEPS, "device": "cpu",
+                     "seed": 3, **training},
+        "evaluation": {"eval_strategy": "steps", "eval_steps": 10, "save_strategy": "no"},
+        "distributed": {"timeout_s": 60},
+        "output": {"output_dir": str(tmp_path / name)},
+        "logging": {"tensorboard": False, "progress_bar": "never", "logging_steps": 1},
+    })
+
+
+def env_for(threads="1"):
+    env = dict(os.environ)
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
+              "MASTER_PORT", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS"):
+        env.pop(k, None)
+    env["OMP_NUM_THREADS"] = threads
+    return env
+
+
+def torchrun(clintorch_bin, *args, nproc=2):
+    """`torchrun --standalone --nproc-per-node N --no-python clintorch train ...`."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={nproc}", "--no-python", str(clintorch_bin), "train", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env_for(), timeout=600)
+
+
+def single(clintorch_bin, *args):
+    cmd = [str(clintorch_bin), "train", *map(str, args), "--set", "training.threads=1"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env_for(), timeout=600)
+
+
+def records(out_dir, split):
+    lines = (out_dir / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["split"] == split]
+
+
+def assert_weights_close(a, b):
+    scale = max(float(np.abs(v).max()) for v in a.values())
+    for name, x in a.items():
+        y = b[name]
+        own = float(np.abs(x).max())
+        ref = scale if "attention.self.key.bias" in name else max(own, 1e-12)
+        diff = float(np.abs(x - y).max())
+        assert diff <= 1e-5 * ref, f"{name}: max difference {diff:.3g}, max magnitude {own:.3g}"
+
+
+@pytest.fixture(scope="module")
+def two_ranks(clintorch_bin, minilm_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ddp")
+    path = recipe(tmp, minilm_dir, "two")
+    proc = torchrun(clintorch_bin, path, "--dump-weights", tmp / "weights_two")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp, proc
+
+
+def test_two_ranks_train_as_one_process_with_the_same_global_batch(
+        clintorch_bin, minilm_dir, two_ranks):
+    tmp, proc = two_ranks
+    # Both ranks hold bitwise the same parameters.
+    r0 = load_file(tmp / "weights_two" / "rank0.safetensors")
+    r1 = load_file(tmp / "weights_two" / "rank1.safetensors")
+    assert r0.keys() == r1.keys()
+    for name in r0:
+        assert np.array_equal(r0[name], r1[name]), name
+    # Rank 0 alone writes: one log line per step, not two.
+    assert proc.stderr.count(f"step {STEPS}/{STEPS} ") == 1, proc.stderr[-2000:]
+
+    one = recipe(tmp, minilm_dir, "one", gradient_accumulation_steps=4)
+    p = single(clintorch_bin, one, "--dump-weights", tmp / "weights_one")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert_weights_close(load_file(tmp / "weights_one" / "rank0.safetensors"), r0)
+
+    two_train, one_train = records(tmp / "two", "train"), records(tmp / "one", "train")
+    assert [r["step"] for r in two_train] == list(range(1, STEPS + 1))
+    assert [r["epoch"] for r in two_train] == [r["epoch"] for r in one_train]
+    for a, b in zip(one_train, two_train):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-5), a["step"]
+    two_eval, one_eval = records(tmp / "two", "eval"), records(tmp / "one", "eval")
+    assert [r["step"] for r in two_eval] == [10, 20]
+    for a, b in zip(one_eval, two_eval):
+        for k in ("eval_f1", "eval_precision", "eval_recall", "eval_accuracy"):
+            assert b[k] == a[k], k
+        assert b["eval_loss"] == pytest.approx(a["eval_loss"], rel=1e-5)
+
+
+def test_a_checkpoint_resumes_on_another_number_of_processes(
+        clintorch_bin, minilm_dir, two_ranks, tmp_path):
+    tmp, _ = two_ranks
+    reference = load_file(tmp / "weights_two" / "rank0.safetensors")
+    # Saved by 2 processes, finished by 1 (accumulation 4 keeps the global batch).
+    path = recipe(tmp_path, minilm_dir, "a")
+    proc = torchrun(clintorch_bin, path, "--stop-after-steps", "10")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "a" / "checkpoint-10").is_dir()
+    p = single(clintorch_bin, path, "--set", "training.gradient_accumulation_steps=4",
+               "--set", "training.resume_from_checkpoint=last", "--dump-weights", tmp_path / "wa")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "resumed from" in p.stderr
+    assert_weights_close(reference, load_file(tmp_path / "wa" / "rank0.safetensors"))
+    # Saved by 1 process, finished by 2.
+    path = recipe(tmp_path, minilm_dir, "b", gradient_accumulation_steps=4)
+    p = single(clintorch_bin, path, "--stop-after-steps", "10")
+    assert p.returncode == 0, p.stderr[-3000:]
+    proc = torchrun(clintorch_bin, path, "--set", "training.gradient_accumulation_steps=2",
+                    "--set", "training.resume_from_checkpoint=last", "--dump-weights",
+                    tmp_path / "wb")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_weights_close(reference, load_file(tmp_path / "wb" / "rank0.safetensors"))
+    assert_weights_close(reference, load_file(tmp_path / "wb" / "rank1.safetensors"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_killed_rank_stops_the_other_with_a_clear_error(clintorch_bin, minilm_dir, tmp_path):
+    path = recipe(tmp_path, minilm_dir, "k", max_steps=400)
+    port = str(free_port())
+    procs = []
+    for rank in (0, 1):
+        env = env_for()
+        env.update(RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        procs.append(subprocess.Popen([str(clintorch_bin), "train", str(path), "--set",
+                                       "distributed.timeout_s=30"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    metrics = tmp_path / "k" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and procs[0].poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    assert procs[0].poll() is None, procs[0].communicate()[1][-3000:]
+    procs[1].send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    _, err = procs[0].communicate(timeout=60)
+    procs[1].wait()
+    assert procs[0].returncode not in (0, None)
+    assert time.monotonic() - killed < 30, "rank 0 outlived the timeout"
+    assert "error: rank 0 of 2:" in err and "failed" in err, err[-2000:]
+    assert "distributed.timeout_s" in err
+
+
+def test_launch_variables_are_checked(clintorch_bin, minilm_dir, tmp_path):
+    path = recipe(tmp_path, minilm_dir, "e")
+    env = env_for()
+    env.update(RANK="0", WORLD_SIZE="2")  # no MASTER_ADDR / MASTER_PORT
+    p = subprocess.run([str(clintorch_bin), "train", str(path)], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert p.returncode != 0
+    assert "MASTER_ADDR" in p.stderr and "torchrun" in p.stderr, p.stderr
+    env.update(RANK="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+    p = subprocess.run([str(clintorch_bin), "train", str(path)], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert p.returncode != 0
+    assert "RANK" in p.stderr and "'2'" in p.stderr, p.stderr
+    assert not (tmp_path / "e").exists()  # nothing written
