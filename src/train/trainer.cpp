@@ -175,9 +175,16 @@ class Trainer {
   void after_step(bool epoch_end, bool* stop);
   void finish_interrupted(TrainResult& result, int stop_signal);
   void finish(TrainResult& result);
+  // Rank 0's output files: the previous run cleared (overwrite_output_dir), recipe.yaml,
+  // metrics.jsonl, TensorBoard.
+  void open_outputs(bool resuming);
   void build_optimizer();
   void resume(const std::string& dir);
   std::optional<std::string> resume_dir() const;
+  // This rank's share of micro-batches [index, index + count) of `epoch` (their indices in
+  // `mine`), and the labelled targets of all of them over every rank.
+  int64_t load_micro_batches(int64_t epoch, int64_t index, int64_t count,
+                             std::vector<int64_t>& mine, std::vector<data::Batch>& batches);
   // One optimizer step over micro-batches [index, index + count) of epoch `epoch`.
   void train_step(int64_t epoch, int64_t index, int64_t count);
   std::map<std::string, double> evaluate(const data::Dataset& dataset);
@@ -314,19 +321,7 @@ void Trainer::prepare() {
 
   // 2. Writing starts here, by rank 0, once every rank has checked its input.
   barrier("the checks before training");
-  if (main_ && r_.output.overwrite_output_dir && !resume) clear_previous_run(r_.output.output_dir);
-  if (main_) {
-    fs::create_directories(r_.output.output_dir);
-    write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
-    metrics_ =
-        std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());
-  }
-  if (main_ && r_.logging.tensorboard) {
-    const std::string dir = r_.logging.logging_dir.empty()
-                                ? (fs::path(r_.output.output_dir) / "runs").string()
-                                : r_.logging.logging_dir;
-    tensorboard_ = std::make_unique<TensorBoardWriter>(dir);
-  }
+  if (main_) open_outputs(resume.has_value());
 
   setup_.model->to(device_);
   if (pg_) {  // every rank starts from rank 0's weights
@@ -351,6 +346,20 @@ void Trainer::prepare() {
   if (r_.training.fp16) scaler_.init(device_);
   state_.metric_for_best_model = "eval_" + metric_name_;
   if (resume) this->resume(*resume);
+}
+
+void Trainer::open_outputs(bool resuming) {
+  if (r_.output.overwrite_output_dir && !resuming) clear_previous_run(r_.output.output_dir);
+  fs::create_directories(r_.output.output_dir);
+  write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
+  metrics_ =
+      std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());
+  if (r_.logging.tensorboard) {
+    const std::string dir = r_.logging.logging_dir.empty()
+                                ? (fs::path(r_.output.output_dir) / "runs").string()
+                                : r_.logging.logging_dir;
+    tensorboard_ = std::make_unique<TensorBoardWriter>(dir);
+  }
 }
 
 void Trainer::build_optimizer() {
@@ -408,11 +417,10 @@ void Trainer::resume(const std::string& dir) {
            ")");
 }
 
-void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
+int64_t Trainer::load_micro_batches(int64_t epoch, int64_t index, int64_t count,
+                                    std::vector<int64_t>& mine, std::vector<data::Batch>& batches) {
   // This rank's micro-batches of the step: every world_-th from its rank on.
-  std::vector<int64_t> mine;
   for (int64_t m = rank_; m < count; m += world_) mine.push_back(index + m);
-  std::vector<data::Batch> batches;
   int64_t targets = 0;
   for (const int64_t i : mine) {
     batches.push_back(loader_->batch(static_cast<uint64_t>(epoch), static_cast<size_t>(i)));
@@ -426,6 +434,13 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     pg_->all_reduce_sum(t, "the target count of step " + std::to_string(state_.global_step + 1));
     targets = static_cast<int64_t>(t[0].item<double>());
   }
+  return targets;
+}
+
+void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
+  std::vector<int64_t> mine;
+  std::vector<data::Batch> batches;
+  const int64_t targets = load_micro_batches(epoch, index, count, mine, batches);
   // The divisor of every micro-batch's summed loss: the step's labelled targets.
   const double divisor = targets > 0 ? static_cast<double>(targets) : 1.0;
   at::Tensor loss_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
