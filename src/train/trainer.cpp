@@ -203,7 +203,7 @@ class Trainer {
 
   // Data-parallel steps: the gradients and the step's scalars summed over the ranks.
   void reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
-                   int64_t* tokens);
+                   int64_t* tokens, const std::vector<data::Batch>& batches);
   // Evaluation options with this rank's shard of the batches.
   void shard_evaluation(eval::TaskEvalOptions& o) const;
   void barrier(const std::string& what) const {
@@ -217,6 +217,10 @@ class Trainer {
   int world_ = 1;
   bool main_ = true;     // rank 0: the one process that writes
   int step_signal_ = 0;  // SIGINT/SIGTERM seen by any rank during the last step
+  // The word embeddings, whose gradient the ranks sum over the rows of the step's tokens only
+  // (the others are zero on every rank); undefined when the matrix is tied to an output layer
+  // (MLM), whose gradient reaches every row.
+  at::Tensor word_embeddings_;
   RecipeCheck check_;
   RunSetup setup_;
   c10::Device device_ = c10::Device(c10::DeviceType::CPU);
@@ -333,6 +337,14 @@ void Trainer::prepare() {
     for (auto& t : tensors) torch::autograd::impl::bump_version(t);  // packed copies follow
   }
   build_optimizer();
+  if (pg_ && r_.task_id() != data::Task::kMlm) {
+    word_embeddings_ = setup_.model->bert->word_embeddings()->weight;
+    for (const auto& [name, t] : setup_.model->hf_tensors()) {  // tied to a head: dense gradient
+      if (name != "bert.embeddings.word_embeddings.weight" && t.is_same(word_embeddings_)) {
+        word_embeddings_ = at::Tensor();
+      }
+    }
+  }
   const int64_t batches = static_cast<int64_t>(loader_->num_batches(0));
   state_.max_steps =
       total_training_steps(r_.training.max_steps, r_.training.num_train_epochs, batches,
@@ -477,7 +489,7 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     if (pg_ && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     if (p.grad().defined()) grads.push_back(p.grad());
   }
-  if (pg_) reduce_step(grads, &loss_total, &weight, &tokens);
+  if (pg_) reduce_step(grads, &loss_total, &weight, &tokens, batches);
   window_tokens_ += tokens;
   state_.num_input_tokens_seen += tokens;
   const double step_loss = weight > 0 ? loss_total / weight : 0.0;
@@ -512,9 +524,33 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
 }
 
 void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
-                          int64_t* tokens) {
+                          int64_t* tokens, const std::vector<data::Batch>& batches) {
   const std::string step = "step " + std::to_string(state_.global_step + 1);
+  // The word embeddings' gradient is zero outside the rows of the step's tokens, on every rank:
+  // only the union of those rows is summed (the matrix is most of a BERT's gradient bytes).
+  std::optional<size_t> embedding;
+  at::Tensor rows;
+  if (word_embeddings_.defined() && word_embeddings_.grad().defined()) {
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (grads[i].is_same(word_embeddings_.grad())) embedding = i;
+    }
+  }
+  if (embedding) {
+    std::vector<at::Tensor> ids;
+    for (const auto& b : batches) ids.push_back(b.input_ids.reshape({-1}));
+    const at::Tensor local = ids.empty() ? torch::empty({0}, torch::kLong)
+                                         : std::get<0>(at::_unique(torch::cat(ids), false));
+    std::vector<at::Tensor> all;
+    for (const auto& bytes :
+         pg_->all_gather_bytes(pack_tensors({local}), "the tokens of " + step)) {
+      all.push_back(unpack_tensors(bytes).at(0));
+    }
+    rows =
+        std::get<0>(at::_unique(torch::cat(all), /*sorted=*/true)).to(grads[*embedding].device());
+    grads[*embedding] = grads[*embedding].index_select(0, rows);
+  }
   pg_->all_reduce_sum(grads, "the gradients of " + step);
+  if (embedding) word_embeddings_.grad().index_copy_(0, rows, grads[*embedding]);
   // The step's loss, loss weight and tokens, and whether a rank was asked to stop (SIGINT or
   // SIGTERM): all ranks stop after the same step.
   const int signal = g_signal.load();
