@@ -196,3 +196,27 @@ def test_launch_variables_are_checked(clintorch_bin, minilm_dir, tmp_path):
     assert p.returncode != 0
     assert "RANK" in p.stderr and "'2'" in p.stderr, p.stderr
     assert not (tmp_path / "e").exists()  # nothing written
+
+
+def test_sigterm_to_torchrun_checkpoints_and_stops_every_rank(clintorch_bin, minilm_dir,
+                                                              tmp_path):
+    path = recipe(tmp_path, minilm_dir, "t", max_steps=400)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+           "--no-python", str(clintorch_bin), "train", str(path)]
+    proc = subprocess.Popen(cmd, env=env_for(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    metrics = tmp_path / "t" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "interrupted by SIGTERM" in err, err[-3000:]
+    checkpoints = sorted((tmp_path / "t").glob("checkpoint-*"))
+    assert len(checkpoints) == 1 and (checkpoints[0] / "trainer_state.json").is_file()
+    step = int(checkpoints[0].name.split("-")[1])
+    assert json.loads((checkpoints[0] / "trainer_state.json").read_text())["global_step"] == step
+    assert step < 400
