@@ -6,6 +6,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +16,7 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/log.h"
 
 namespace clintorch::train {
 
@@ -139,6 +143,58 @@ struct ProcessGroup::Impl {
   std::chrono::milliseconds timeout{0};
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  // CUDA tensors: c10d's NCCL backend from libclintorch_nccl.so, opened on first use; null when
+  // the library is absent (Gloo then reduces CUDA tensors through host memory).
+  c10::intrusive_ptr<c10d::Backend> nccl;
+  bool nccl_tried = false;
+
+  c10d::Backend& backend_for(const at::Tensor& t) {
+    if (!t.is_cuda()) return *gloo;
+    if (!nccl_tried) {
+      nccl_tried = true;
+      nccl = open_nccl();
+    }
+    return nccl ? *nccl : static_cast<c10d::Backend&>(*gloo);
+  }
+
+  // The NCCL plugin beside the executable (or CLINTORCH_NCCL_LIBRARY).
+  c10::intrusive_ptr<c10d::Backend> open_nccl() {
+    std::string path;
+    if (const char* env = std::getenv("CLINTORCH_NCCL_LIBRARY")) {
+      path = env;
+    } else {
+      char exe[4096];
+      const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+      if (n > 0) {
+        exe[n] = '\0';
+        path = std::string(exe);
+        path = path.substr(0, path.rfind('/') + 1) + "libclintorch_nccl.so";
+      }
+    }
+    void* lib = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    using Create = c10d::Backend* (*)(c10d::Store*, int, int, int64_t);
+    using Error = const char* (*)();
+    auto create =
+        lib ? reinterpret_cast<Create>(dlsym(lib, "clintorch_create_nccl_backend")) : nullptr;
+    if (create == nullptr) {
+      if (env.rank == 0) {
+        log_warning("the NCCL backend library " + path + " cannot be opened (" +
+                    std::string(lib ? "no entry point" : dlerror()) +
+                    "): CUDA gradients are reduced by Gloo through host memory, which is slower");
+      }
+      return {};
+    }
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("nccl", store);
+    c10d::Backend* made = create(prefixed.get(), env.rank, env.world_size, timeout.count());
+    if (made == nullptr) {
+      auto error = reinterpret_cast<Error>(dlsym(lib, "clintorch_nccl_error"));
+      fail(where(),
+           std::string("the NCCL backend cannot be created: ") +
+               (error ? first_line(error()) : "unknown error"),
+           "check the CUDA devices (one per process of a node) and NCCL_DEBUG=INFO output");
+    }
+    return c10::intrusive_ptr<c10d::Backend>::reclaim(made);
+  }
 
   std::string where() const {
     return "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
@@ -212,10 +268,11 @@ void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::s
     std::vector<at::Tensor> bucket(tensors.begin() + static_cast<std::ptrdiff_t>(begin),
                                    tensors.begin() + static_cast<std::ptrdiff_t>(end));
     impl_->run("all-reduce", what, [&] {
+      c10d::Backend& backend = impl_->backend_for(bucket.front());
       if (bucket.size() == 1) {
-        impl_->gloo->allreduce(bucket)->wait();
+        backend.allreduce(bucket)->wait();
       } else {
-        impl_->gloo->allreduce_coalesced(bucket)->wait();
+        backend.allreduce_coalesced(bucket)->wait();
       }
     });
     begin = end;
@@ -237,7 +294,7 @@ void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root, const s
       std::vector<at::Tensor> one{t};
       c10d::BroadcastOptions o;
       o.rootRank = root;
-      impl_->gloo->broadcast(one, o)->wait();
+      impl_->backend_for(t).broadcast(one, o)->wait();
     }
   });
 }
