@@ -220,3 +220,23 @@ def test_sigterm_to_torchrun_checkpoints_and_stops_every_rank(clintorch_bin, min
     step = int(checkpoints[0].name.split("-")[1])
     assert json.loads((checkpoints[0] / "trainer_state.json").read_text())["global_step"] == step
     assert step < 400
+
+
+def cuda_devices():
+    try:
+        import torch
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no usable CUDA build counts as none
+        return 0
+
+
+@pytest.mark.skipif(cuda_devices() < 2, reason="needs 2 CUDA GPUs (NCCL takes one per process)")
+def test_two_ranks_on_cuda_use_nccl_and_stay_identical(clintorch_bin, minilm_dir, tmp_path):
+    path = recipe(tmp_path, minilm_dir, "cuda", device="cuda", max_steps=6)
+    proc = torchrun(clintorch_bin, path, "--dump-weights", tmp_path / "w")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "NCCL backend library" not in proc.stderr  # the plugin was found and used
+    r0 = load_file(tmp_path / "w" / "rank0.safetensors")
+    r1 = load_file(tmp_path / "w" / "rank1.safetensors")
+    for name in r0:
+        assert np.array_equal(r0[name], r1[name]), name
