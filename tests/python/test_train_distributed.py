@@ -149,6 +149,40 @@ def test_a_checkpoint_resumes_on_another_number_of_processes(
     assert_weights_close(reference, load_file(tmp_path / "wb" / "rank1.safetensors"))
 
 
+def test_two_nodes_through_the_c10d_rendezvous(clintorch_bin, minilm_dir, tmp_path):
+    """Two torchrun agents, one process each, meeting at --rdzv-endpoint as two machines would
+    (here both on loopback): the multi-node launch path."""
+    path = recipe(tmp_path, minilm_dir, "nodes", max_steps=6)
+    endpoint = f"127.0.0.1:{free_port()}"
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1",
+         "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}", "--rdzv-id=clintorch-test",
+         "--no-python", str(clintorch_bin), "train", str(path), "--dump-weights",
+         str(tmp_path / "w")], env=env_for(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs[0][-2000:] + errs[1][-2000:]
+    assert sum(e.count("step 6/6 ") for e in errs) == 1  # one rank logs
+    r0 = load_file(tmp_path / "w" / "rank0.safetensors")
+    r1 = load_file(tmp_path / "w" / "rank1.safetensors")
+    for name in r0:
+        assert np.array_equal(r0[name], r1[name]), name
+
+
+def test_token_budget_batches_with_unequal_ranks_train_as_one_process(
+        clintorch_bin, minilm_dir, tmp_path):
+    """Token-budget micro-batches differ in size and tokens between ranks; the loss divisor is
+    summed over the ranks, so the step still equals the one-process step."""
+    two = recipe(tmp_path, minilm_dir, "tb2", max_steps=8)
+    proc = torchrun(clintorch_bin, two, "--set", "data.max_tokens=160")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = recipe(tmp_path, minilm_dir, "tb1", max_steps=8, gradient_accumulation_steps=4)
+    p = single(clintorch_bin, one, "--set", "data.max_tokens=160")
+    assert p.returncode == 0, p.stderr[-3000:]
+    for a, b in zip(records(tmp_path / "tb1", "train"), records(tmp_path / "tb2", "train")):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-5), a["step"]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
