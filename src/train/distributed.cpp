@@ -9,9 +9,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -277,6 +281,137 @@ void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::s
     });
     begin = end;
   }
+}
+
+namespace {
+
+class PendingWork : public ProcessGroup::Pending {
+ public:
+  PendingWork(c10::intrusive_ptr<c10d::Work> work, std::function<void(std::function<void()>)> run,
+              std::vector<at::Tensor> tensors)
+      : work_(std::move(work)), run_(std::move(run)), tensors_(std::move(tensors)) {}
+  void wait() override {
+    if (!work_) return;
+    auto work = std::move(work_);
+    run_([&] { work->wait(); });
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::function<void(std::function<void()>)> run_;
+  std::vector<at::Tensor> tensors_;  // alive until the work is done
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::all_reduce_sum_async(
+    std::vector<at::Tensor> tensors, const std::string& what) {
+  c10::intrusive_ptr<c10d::Work> work;
+  impl_->run("all-reduce", what, [&] {
+    c10d::Backend& backend = impl_->backend_for(tensors.front());
+    work = tensors.size() == 1 ? backend.allreduce(tensors) : backend.allreduce_coalesced(tensors);
+  });
+  Impl* impl = impl_.get();
+  return std::make_unique<PendingWork>(
+      std::move(work), [impl, what](std::function<void()> f) { impl->run("all-reduce", what, f); },
+      std::move(tensors));
+}
+
+// ---------------------------------------------------------------------------- gradient reducer
+
+struct GradientReducer::State {
+  std::shared_ptr<ProcessGroup> group;
+  std::vector<at::Tensor> params;
+  std::vector<std::vector<size_t>> buckets;  // indices into params, in launch order
+  std::vector<size_t> bucket_of;             // param index -> bucket
+  std::vector<size_t> pending;               // per bucket: gradients still to come
+  size_t next = 0;                           // the next bucket to launch
+  bool armed = false;
+  std::string what;
+  std::vector<std::unique_ptr<ProcessGroup::Pending>> works;
+
+  void launch(size_t b, bool fill_missing) {
+    std::vector<at::Tensor> grads;
+    for (const size_t i : buckets[b]) {
+      at::Tensor& p = params[i];
+      if (!p.grad().defined() && fill_missing) p.mutable_grad() = at::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    works.push_back(group->all_reduce_sum_async(grads, what));
+  }
+  // Launches the ready buckets at the head of the order.
+  void advance() {
+    while (next < buckets.size() && pending[next] == 0) launch(next++, false);
+  }
+  void on_grad(size_t i) {
+    if (!armed) return;
+    const size_t b = bucket_of[i];
+    if (pending[b] > 0 && --pending[b] == 0) advance();
+  }
+};
+
+namespace {
+
+struct ReadyHook : torch::autograd::PostAccumulateGradHook {
+  ReadyHook(std::weak_ptr<GradientReducer::State> state, size_t index)
+      : state_(std::move(state)), index_(index) {}
+  void operator()(const torch::autograd::Variable&) override {
+    if (auto s = state_.lock()) s->on_grad(index_);
+  }
+  std::weak_ptr<GradientReducer::State> state_;
+  size_t index_;
+};
+
+}  // namespace
+
+GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group,
+                                 const std::vector<at::Tensor>& params)
+    : state_(std::make_shared<State>()) {
+  constexpr int64_t kBucketBytes = 25 << 20;
+  state_->group = std::move(group);
+  state_->params = params;
+  state_->bucket_of.assign(params.size(), 0);
+  for (size_t k = params.size(); k-- > 0;) {  // reverse: the order backward finishes them
+    const at::Tensor& p = params[k];
+    auto& buckets = state_->buckets;
+    const bool fits = !buckets.empty() && [&] {
+      int64_t bytes = bytes_of(p);
+      const at::Tensor& first = params[buckets.back().front()];
+      for (const size_t i : buckets.back()) bytes += bytes_of(params[i]);
+      return bytes <= kBucketBytes && first.scalar_type() == p.scalar_type() &&
+             first.device() == p.device();
+    }();
+    if (!fits) buckets.emplace_back();
+    buckets.back().push_back(k);
+    state_->bucket_of[k] = buckets.size() - 1;
+    torch::autograd::impl::set_post_acc_grad_hooks(
+        p, std::make_unique<ReadyHook>(std::weak_ptr<State>(state_), k));
+  }
+}
+
+GradientReducer::~GradientReducer() {
+  for (auto& p : state_->params) {
+    torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+  }
+}
+
+void GradientReducer::arm(bool on, const std::string& what) {
+  State& s = *state_;
+  s.armed = on;
+  s.what = what;
+  if (!on) return;
+  s.next = 0;
+  s.works.clear();
+  s.pending.clear();
+  for (const auto& b : s.buckets) s.pending.push_back(b.size());
+}
+
+void GradientReducer::finish() {
+  State& s = *state_;
+  s.armed = false;
+  while (s.next < s.buckets.size()) s.launch(s.next++, true);
+  for (auto& w : s.works) w->wait();
+  s.works.clear();
 }
 
 void ProcessGroup::all_reduce_max(at::Tensor& tensor, const std::string& what) {

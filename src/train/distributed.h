@@ -65,6 +65,15 @@ class ProcessGroup {
 
   // In-place sums over all ranks, in buckets of about 25 MB (tensors of one dtype and device).
   void all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what);
+  // Starts an in-place sum of `tensors` (one dtype and device) and returns its completion: call
+  // wait() before reading them. Collectives must be started in the same order on every rank.
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    virtual void wait() = 0;
+  };
+  std::unique_ptr<Pending> all_reduce_sum_async(std::vector<at::Tensor> tensors,
+                                                const std::string& what);
   // In-place maximum of one tensor.
   void all_reduce_max(at::Tensor& tensor, const std::string& what);
   // Every rank's tensors replaced by rank `root`'s.
@@ -77,6 +86,29 @@ class ProcessGroup {
   struct Impl;
   explicit ProcessGroup(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Sums the gradients of `params` over the ranks while the backward pass still runs: the
+// parameters are grouped into buckets of about 25 MB in reverse order (the order the backward
+// pass finishes them), and a bucket's all-reduce starts as soon as each of its gradients has been
+// accumulated (a post-accumulate-grad hook), in bucket order on every rank. Armed only for the
+// last micro-batch of a step; finish() starts the buckets not started yet (gradients a rank did
+// not produce count as zeros) and waits for all of them.
+class GradientReducer {
+ public:
+  GradientReducer(std::shared_ptr<ProcessGroup> group, const std::vector<at::Tensor>& params);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // Start reducing during the next backward pass (false: accumulate only).
+  void arm(bool on, const std::string& what);
+  void finish();
+
+  struct State;  // defined in distributed.cpp (its hooks hold it weakly)
+
+ private:
+  std::shared_ptr<State> state_;
 };
 
 // Tensors to bytes and back (dtype, shape, contents; undefined tensors kept as such), for

@@ -221,6 +221,8 @@ class Trainer {
   // (the others are zero on every rank); undefined when the matrix is tied to an output layer
   // (MLM), whose gradient reaches every row.
   at::Tensor word_embeddings_;
+  // Sums every other gradient over the ranks, overlapped with the backward pass.
+  std::unique_ptr<GradientReducer> reducer_;
   RecipeCheck check_;
   RunSetup setup_;
   c10::Device device_ = c10::Device(c10::DeviceType::CPU);
@@ -344,6 +346,15 @@ void Trainer::prepare() {
         word_embeddings_ = at::Tensor();
       }
     }
+  }
+  if (pg_) {
+    std::vector<at::Tensor> reduced;
+    for (const auto& p : params_) {
+      if (p.requires_grad() && !(word_embeddings_.defined() && p.is_same(word_embeddings_))) {
+        reduced.push_back(p);
+      }
+    }
+    reducer_ = std::make_unique<GradientReducer>(pg_, reduced);
   }
   const int64_t batches = static_cast<int64_t>(loader_->num_batches(0));
   state_.max_steps =
@@ -477,6 +488,10 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
     }
     at::Tensor loss = out.loss_sum.to(torch::kFloat32) / divisor;
     if (scaler_.enabled) loss = loss * scaler_.scale;
+    if (reducer_) {  // reduce during the backward pass of this rank's last micro-batch
+      reducer_->arm(k + 1 == batches.size(),
+                    "the gradients of step " + std::to_string(state_.global_step + 1));
+    }
     loss.backward();
     loss_sum += out.loss_sum.detach().to(torch::kFloat64);
     weight_sum += out.loss_weight.detach().to(torch::kFloat64);
@@ -549,8 +564,13 @@ void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, doub
         std::get<0>(at::_unique(torch::cat(all), /*sorted=*/true)).to(grads[*embedding].device());
     grads[*embedding] = grads[*embedding].index_select(0, rows);
   }
-  pg_->all_reduce_sum(grads, "the gradients of " + step);
-  if (embedding) word_embeddings_.grad().index_copy_(0, rows, grads[*embedding]);
+  reducer_->finish();  // the other gradients, reduced while the backward pass ran
+  if (embedding) {
+    std::vector<at::Tensor> selected{grads[*embedding]};
+    pg_->all_reduce_sum(selected, "the word-embedding gradient of " + step);
+    word_embeddings_.grad().index_copy_(0, rows, selected[0]);
+    grads[*embedding] = word_embeddings_.grad();
+  }
   // The step's loss, loss weight and tokens, and whether a rank was asked to stop (SIGINT or
   // SIGTERM): all ranks stop after the same step.
   const int signal = g_signal.load();
