@@ -561,21 +561,48 @@ class Bench:
         out["length_stats"] = {"tokens": forward["tokens"], "tokens_sq": forward["tokens_sq"]}
         out["spans"] = compare_spans(ours_spans, hf_spans)
         out["embed"] = self.embed(lines_file)
+        if self.bf16_fast:
+            out["bf16"] = self.infer_bf16(common, lines_file, hf_spans)
         return out
 
-    def embed(self, lines_file):
+    def infer_bf16(self, common, lines_file, fp32_spans):
+        """The bf16 rows: ours (--dtype bf16) against the pipeline and the bare forward with bf16
+        weights (ONNX Runtime has no bf16 CPU kernels: its fp32 row is the one to compare);
+        spans against the fp32 pipeline's and the bf16 pipeline's."""
+        ours_spans = self.work / "ours_predict_bf16.jsonl"
+        ours = self.runner.run("infer predict bf16 ours", [
+            rel(self.binary), "predict", *common, "--dtype", "bf16", "--output", rel(ours_spans)])
+        found = re.search(r"predicted \d+ documents .* in ([0-9.]+) s", ours.log.read_text())
+        out = {"ours": {"child": ours, "compute_s": float(found.group(1)) if found else None}}
+        hf_spans = self.work / "hf_pipeline_bf16.jsonl"
+        for mode in ("pipeline", "forward"):
+            result_file = self.work / f"hf_infer_{mode}_bf16.json"
+            argv = [rel(self.python), rel(REFERENCE / "hf_ner_infer.py"), mode, *common,
+                    "--dtype", "bf16", "--out", rel(result_file)]
+            if mode == "pipeline":
+                argv += ["--spans", rel(hf_spans)]
+            child = self.runner.run(f"infer {mode} bf16 HF", argv)
+            out[mode] = {"child": child, "ref": read_json(result_file)}
+            out[mode]["compute_s"] = out[mode]["ref"]["compute_s"]
+        out["spans_vs_fp32"] = compare_spans(ours_spans, fp32_spans)
+        out["spans_vs_bf16"] = compare_spans(ours_spans, hf_spans)
+        out["embed"] = self.embed(lines_file, dtype="bf16")
+        return out
+
+    def embed(self, lines_file, dtype="fp32"):
         import numpy as np
 
-        ours_npy, hf_npy = self.work / "ours_embed.npy", self.work / "st_embed.npy"
-        ours = self.runner.run("embed fp32 ours", [
+        tag = "" if dtype == "fp32" else f"_{dtype}"
+        ours_npy, hf_npy = self.work / f"ours_embed{tag}.npy", self.work / f"st_embed{tag}.npy"
+        ours = self.runner.run(f"embed {dtype} ours", [
             rel(self.binary), "embed", "--model", rel(self.minilm), "--input", rel(lines_file),
-            "--output", rel(ours_npy), "--pooling", "mean", "--normalize", "--dtype", "fp32",
+            "--output", rel(ours_npy), "--pooling", "mean", "--normalize", "--dtype", dtype,
             "--batch-size", INFER_BATCH, "--threads", self.threads])
-        result_file = self.work / "st_embed.json"
-        hf = self.runner.run("embed fp32 sentence-transformers", [
+        result_file = self.work / f"st_embed{tag}.json"
+        hf = self.runner.run(f"embed {dtype} sentence-transformers", [
             rel(self.python), rel(REFERENCE / "st_embed.py"), "--model", rel(self.minilm),
             "--input", rel(lines_file), "--npy", rel(hf_npy), "--out", rel(result_file),
-            "--batch-size", INFER_BATCH, "--threads", self.threads])
+            "--batch-size", INFER_BATCH, "--threads", self.threads, "--dtype", dtype])
         a, b = np.load(ours_npy), np.load(hf_npy)
         cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
         return {"ours": {"child": ours}, "hf": {"child": hf, "ref": read_json(result_file)},
@@ -635,6 +662,11 @@ def add_mfu(report):
             if m.get("compute_s"):
                 m["tokens_per_s"] = infer["tokens"] / m["compute_s"]
                 m["mfu"] = per_token * m["tokens_per_s"] / (peaks["fp32"] * 1e9)
+        for impl in ("ours", "pipeline", "forward"):
+            m = infer.get("bf16", {}).get(impl, {})
+            if m.get("compute_s"):
+                m["tokens_per_s"] = infer["tokens"] / m["compute_s"]
+                m["mfu"] = per_token * m["tokens_per_s"] / (peaks["bf16"] * 1e9)
 
 
 # ------------------------------------------------------------------------------ the report
@@ -796,8 +828,9 @@ def render_infer(report):
     lines = [
         "", "### Inference: NER on the NCBI-disease test sentences, embeddings", "",
         f"Input: {r['lines']} test sentences as raw text lines (words joined by spaces; "
-        f"{r['tokens']} real tokens). Model: {r['model_kind']}. fp32 only (`--dtype fp32`; "
-        "`--dtype auto` picks bf16 only on a CPU with AVX512-BF16 or AMX). Batches of 32 on every "
+        f"{r['tokens']} real tokens). Model: {r['model_kind']}. First fp32 (`--dtype fp32`); the "
+        "bf16 rows follow where the CPU multiplies bf16 natively (`--dtype auto` picks bf16 only "
+        "on a CPU with AVX512-BF16 or AMX). Batches of 32 on every "
         "side: the pipeline in input order; ours, the bare forward and ONNX Runtime sorted by "
         "length (ours within each chunk of lines that predict reads). Wall: the whole process (start-up, "
         "imports, loading; for ONNX also the export). Compute: tokenisation + forward (+ span "
@@ -839,6 +872,54 @@ def render_infer(report):
                  f"{ratio(hf['max_rss_mib'], ours['max_rss_mib'])} |")
     lines += ["", f"Agreement: min cosine {emb['min_cosine']:.7f} over the {emb['rows']} vectors. "
               "`clintorch embed` does not report its own compute time, so only wall times compare."]
+    if r.get("bf16"):
+        lines += render_infer_bf16(r)
+    return lines
+
+
+def render_infer_bf16(r):
+    b = r["bf16"]
+    onnx = r["onnx"]
+    lines = ["", "bf16 (this CPU multiplies bf16 natively): ours `--dtype bf16` (bf16 weights and "
+             "matmuls, fp32 LayerNorm/softmax), the pipeline and the bare forward with the model "
+             "loaded in bf16 (`dtype=torch.bfloat16`), sentence-transformers with "
+             "`model_kwargs={\"dtype\": torch.bfloat16}`. ONNX Runtime has no bf16 CPU kernels: "
+             "its fp32 run is the deployment baseline here too.",
+             "", "| impl | wall s | compute s | real tokens/s (compute) | MFU (bf16 peak) | "
+                 "peak RSS MiB | HF / ours (wall) | HF / ours (compute) |",
+             "|---|---|---|---|---|---|---|---|"]
+    ours = b["ours"]
+    names = (("ours", "clintorch predict --dtype bf16", b),
+             ("pipeline", "pipeline, bf16 weights", b),
+             ("forward", "transformers forward, bf16 weights", b),
+             ("onnx", "ONNX Runtime fp32 (the row above)", r))
+    for key, name, src in names:
+        m = src[key]
+        wall, compute = m["child"]["wall_s"], m.get("compute_s")
+        ratios = "| |" if key == "ours" else \
+            f"| {ratio(wall, ours['child']['wall_s'])} | {ratio(compute, ours.get('compute_s'))} |"
+        mfu = pct(m.get("mfu")) if key != "onnx" else "–"
+        lines.append(f"| {name} | {fmt(wall, 2)} | {fmt(compute, 2)} | "
+                     f"{fmt(m.get('tokens_per_s'), 0)} | {mfu} | "
+                     f"{fmt(m['child']['max_rss_mib'], 0)} {ratios}")
+    f32, b16 = b["spans_vs_fp32"], b["spans_vs_bf16"]
+    lines += ["", f"Entity spans of ours in bf16 against the fp32 pipeline's: {f32['identical_lines']} "
+              f"of {f32['lines']} lines identical ({100.0 * f32['identical_lines'] / max(1, f32['lines']):.1f}%), "
+              f"{f32['common_spans']} of {f32['ours_spans']} spans in common; against the bf16 "
+              f"pipeline's: {b16['identical_lines']} of {b16['lines']} lines identical.",
+              "", "| embed, bf16 | wall s | compute s | peak RSS MiB |", "|---|---|---|---|"]
+    emb = b["embed"]
+    for key, name in (("ours", "clintorch embed --dtype bf16"),
+                      ("hf", "sentence-transformers encode, bf16 weights")):
+        m = emb[key]
+        compute = m.get("ref", {}).get("compute_s")
+        lines.append(f"| {name} | {fmt(m['child']['wall_s'], 2)} | {fmt(compute, 2)} | "
+                     f"{fmt(m['child']['max_rss_mib'], 0)} |")
+    o, h = emb["ours"]["child"], emb["hf"]["child"]
+    lines.append(f"| HF / ours | {ratio(h['wall_s'], o['wall_s'])} | | "
+                 f"{ratio(h['max_rss_mib'], o['max_rss_mib'])} |")
+    lines += ["", f"Agreement in bf16: min cosine {emb['min_cosine']:.5f} over the {emb['rows']} "
+              "vectors."]
     return lines
 
 
@@ -911,6 +992,11 @@ def check_figures(report):
             positive(f"embed {impl} wall", r["embed"][impl]["child"]["wall_s"])
         if not r["embed"]["min_cosine"] > 0.999:
             problems.append(f"embed min cosine {r['embed']['min_cosine']}")
+        if r.get("bf16"):
+            for impl in ("ours", "pipeline", "forward"):
+                positive(f"infer bf16 {impl} compute_s", r["bf16"][impl].get("compute_s"))
+            if not r["bf16"]["embed"]["min_cosine"] > 0.99:
+                problems.append(f"embed bf16 min cosine {r['bf16']['embed']['min_cosine']}")
     return problems
 
 

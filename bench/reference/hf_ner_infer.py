@@ -53,6 +53,13 @@ def pad_batch(ids, which, pad_id):
     return input_ids, mask, np.zeros_like(input_ids)
 
 
+def torch_dtype(name):
+    """The model's weights as loaded: fp32, or bf16 (what a HF user does for bf16 inference)."""
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16}[name]
+
+
 def cmd_init(args):
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -72,7 +79,7 @@ def cmd_pipeline(args):
 
     t0 = time.perf_counter()
     ner = pipeline("token-classification", model=args.model, aggregation_strategy="first",
-                   device="cpu")
+                   device="cpu", dtype=torch_dtype(args.dtype))
     lines = read_lines(args.input)
     t1 = time.perf_counter()
     results = ner(lines, batch_size=args.batch_size)
@@ -91,7 +98,8 @@ def cmd_forward(args):
 
     t0 = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForTokenClassification.from_pretrained(args.model).eval()
+    model = AutoModelForTokenClassification.from_pretrained(
+        args.model, dtype=torch_dtype(args.dtype)).eval()
     lines = read_lines(args.input)
     t1 = time.perf_counter()
     ids, batches = sorted_batches(tokenizer, lines, args.batch_size, args.max_length)
@@ -169,6 +177,8 @@ def main(argv=None):
     ap.add_argument("--max-length", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32",
+                    help="pipeline/forward: the weights' dtype (onnx: fp32 only)")
     args = ap.parse_args(argv)
     common.set_threads(args.threads)
     common.quiet_transformers()

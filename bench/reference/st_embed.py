@@ -21,6 +21,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="JSON result file")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32",
+                    help="the weights' dtype (bf16: model_kwargs dtype=torch.bfloat16)")
     args = ap.parse_args(argv)
     common.set_threads(args.threads)
     common.quiet_transformers()
@@ -29,13 +31,16 @@ def main(argv=None):
     from sentence_transformers import SentenceTransformer
 
     t0 = time.perf_counter()
-    model = SentenceTransformer(args.model, device="cpu")
+    import torch
+
+    kwargs = {"dtype": torch.bfloat16} if args.dtype == "bf16" else {}
+    model = SentenceTransformer(args.model, device="cpu", model_kwargs=kwargs)
     with open(args.input, encoding="utf-8") as f:
         texts = [line.rstrip("\n") for line in f]
     t1 = time.perf_counter()
     vectors = model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True,
                            convert_to_numpy=True, show_progress_bar=False)
-    np.save(args.npy, vectors.astype(np.float32))
+    np.save(args.npy, np.asarray(vectors, dtype=np.float32))
     t2 = time.perf_counter()
     common.write_result(args.out, {
         "load_s": t1 - t0, "compute_s": t2 - t1, "lines": len(texts),
