@@ -19,7 +19,7 @@ say() { printf '[setup] %s\n' "$*"; }
 # ---------------------------------------------------------------- 1. Debian packages
 apt_pkgs=(build-essential cmake pkg-config git ccache
   libyaml-cpp-dev libgtest-dev
-  libutf8proc-dev nlohmann-json3-dev libcli11-dev libgloo-dev)
+  libutf8proc-dev nlohmann-json3-dev libcli11-dev libgloo-dev libcpp-httplib-dev)
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_pkgs+=(python3-venv)
 fi

@@ -20,6 +20,7 @@ void add_selfcheck(CLI::App& app);
 void add_fill_mask(CLI::App& app);
 void add_embed(CLI::App& app);
 void add_inspect(CLI::App& app);
+void add_serve(CLI::App& app);
 
 // A subcommand whose --help works but which is not implemented yet: running it says so, names
 // the issue that tracks it, and exits with status 2.

@@ -98,6 +98,7 @@ int run(int argc, char** argv) {
   add_fill_mask(app);
   add_embed(app);
   add_inspect(app);
+  add_serve(app);
 
   try {
     app.parse(argc, argv);

@@ -21,14 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-// One input document.
-struct Record {
-  json id;               // the input's id, else the line number (as written to the output)
-  data::RawInput input;  // what the task reads (input.id: `id` as a string)
-};
-
 struct Chunk {
-  std::vector<Record> records;
+  std::vector<PredictDocument> records;
   std::shared_ptr<data::TaskDataset> dataset;
   bool eof = false;
 };
@@ -48,10 +42,171 @@ std::string string_key(const json& v, const std::string& key, const std::string&
   return it->get<std::string>();
 }
 
+}  // namespace
+
+struct DocumentPredictor::Impl {
+  Impl(InferenceModel& m, const PredictOptions& o, std::string source)
+      : m_(m), o_(o), ops_(data::task_spec(m.task).data()), source_(std::move(source)) {}
+
+  InferenceModel& m_;
+  PredictOptions o_;
+  const data::TaskDataOps& ops_;
+  std::string source_;
+  data::FeatureOptions fo_;
+  data::LabelMap labels_;
+  std::vector<std::string> markers_;
+};
+
+DocumentPredictor::DocumentPredictor(InferenceModel& m, const PredictOptions& o, std::string source)
+    : impl_(std::make_unique<Impl>(m, o, std::move(source))) {
+  Impl& d = *impl_;
+  if (d.ops_.add_raw == nullptr) {
+    fail(m.dir,
+         "predict does not run " + (d.ops_.corpus ? std::string("masked-language") + " models"
+                                                  : data::task_name(m.task) + " models"),
+         "predict needs a fine-tuned task head (token/sequence classification, QA, RE)");
+  }
+  const int64_t positions = m.model->config().max_position_embeddings;
+  d.fo_.max_seq_length =
+      o.max_seq_length ? o.max_seq_length : static_cast<size_t>(std::min<int64_t>(512, positions));
+  if (static_cast<int64_t>(d.fo_.max_seq_length) > positions) {
+    fail("--max-seq-length",
+         std::to_string(d.fo_.max_seq_length) + " exceeds the model's " +
+             std::to_string(positions) + " position embeddings",
+         "use at most " + std::to_string(positions));
+  }
+  d.fo_.doc_stride = o.doc_stride ? o.doc_stride : std::min<size_t>(128, d.fo_.max_seq_length / 4);
+  d.fo_.num_threads = 1;  // callers overlap tokenisation with the model on threads of their own
+  d.fo_.problem_type = m.problem_type;
+  d.labels_ = data::LabelMap(m.labels);
+  d.markers_ = m.model->head().options().entity_markers;
+}
+
+DocumentPredictor::~DocumentPredictor() = default;
+
+data::RawLayout DocumentPredictor::layout() const {
+  return impl_->ops_.raw_layout;
+}
+
+PredictDocument DocumentPredictor::from_text(const std::string& text, size_t ln) const {
+  PredictDocument r;
+  data::RawInput& in = r.input;
+  in.line = ln;
+  r.id = ln;
+  in.id = std::to_string(ln);
+  if (impl_->ops_.raw_layout == data::RawLayout::kTextPair) {
+    const size_t tab = text.find('\t');
+    if (tab != std::string::npos) {
+      in.text = text.substr(0, tab);
+      in.pair = text.substr(tab + 1);
+      in.has_pair = true;
+      return r;
+    }
+  }
+  in.text = text;
+  return r;
+}
+
+PredictDocument DocumentPredictor::from_json(const json& v, const std::string& loc,
+                                             size_t ln) const {
+  const PredictOptions& o = impl_->o_;
+  PredictDocument r;
+  data::RawInput& in = r.input;
+  in.line = ln;
+  r.id = ln;
+  if (!v.is_object()) fail(loc, "expected a JSON object");
+  if (const auto it = v.find(o.id_key); it != v.end() && !it->is_null()) {
+    if (!it->is_string() && !it->is_number_integer()) {
+      fail(loc, "'" + o.id_key + "' must be a string or an integer");
+    }
+    r.id = *it;
+  }
+  in.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
+  const data::RawLayout layout = impl_->ops_.raw_layout;
+  if (layout == data::RawLayout::kQuestionContext) {
+    in.question = string_key(v, o.question_key, loc, true);
+    in.context = string_key(v, o.context_key, loc, true);
+    return r;
+  }
+  in.text = string_key(v, o.text_key, loc, true);
+  if (layout == data::RawLayout::kTextPair && v.contains(o.pair_key) && !v[o.pair_key].is_null()) {
+    in.pair = string_key(v, o.pair_key, loc, true);
+    in.has_pair = true;
+  }
+  return r;
+}
+
+std::shared_ptr<data::TaskDataset> DocumentPredictor::features(
+    const std::vector<PredictDocument>& docs) const {
+  const Impl& p = *impl_;
+  auto d = std::make_shared<data::TaskDataset>();
+  d->task = p.m_.task;
+  d->problem_type = p.m_.problem_type;
+  d->path = p.source_;
+  d->labels = p.labels_;
+  d->labeled = false;
+  for (const PredictDocument& r : docs) p.ops_.add_raw(*d, r.input, *p.m_.tokenizer, p.markers_);
+  data::build_features(*d, *p.m_.tokenizer, p.fo_, p.markers_);
+  return d;
+}
+
+std::vector<json> DocumentPredictor::predict(const std::vector<PredictDocument>& docs,
+                                             const data::TaskDataset& features) const {
+  const Impl& p = *impl_;
+  if (docs.empty()) return {};
+  TaskEvalOptions eo = p.o_.eval;
+  eo.keep_predictions = true;
+  eo.compute_metrics = false;
+  const TaskEvalResult result = evaluate_task(p.m_.model, features, eo);
+  if (result.predictions.size() != docs.size()) {
+    fail("predict", "internal: " + std::to_string(result.predictions.size()) + " predictions for " +
+                        std::to_string(docs.size()) + " documents");
+  }
+  std::vector<json> out;
+  out.reserve(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const PredictDocument& r = docs[i];
+    json j = json::object();
+    j["id"] = r.id;
+    j["line"] = r.input.line;
+    for (const auto& [k, v] : result.predictions[i].items()) {
+      if (k != "id" && k != "line") j[k] = v;
+    }
+    if (p.o_.include_text && j.contains("entities")) {  // NER
+      const std::vector<uint32_t> cps = data::code_point_starts(r.input.text);
+      for (auto& e : j["entities"]) {
+        const size_t s = e["start"], t = e["end"];
+        const uint32_t b = s < cps.size() ? cps[s] : static_cast<uint32_t>(r.input.text.size());
+        const uint32_t f = t < cps.size() ? cps[t] : static_cast<uint32_t>(r.input.text.size());
+        e["text"] = r.input.text.substr(b, f - b);
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void append_features(data::TaskDataset& into, const data::TaskDataset& from) {
+  const auto offset = static_cast<uint32_t>(into.num_examples());
+  into.ner.insert(into.ner.end(), from.ner.begin(), from.ner.end());
+  into.cls.insert(into.cls.end(), from.cls.begin(), from.cls.end());
+  into.qa.insert(into.qa.end(), from.qa.begin(), from.qa.end());
+  into.re.insert(into.re.end(), from.re.begin(), from.re.end());
+  into.words.insert(into.words.end(), from.words.begin(), from.words.end());
+  for (data::Feature f : from.features) {
+    f.example += offset;
+    into.features.push_back(std::move(f));
+  }
+  into.update_lengths();
+}
+
+namespace {
+
+// Streams a file through a DocumentPredictor, a chunk of lines at a time.
 class Predictor {
  public:
   Predictor(InferenceModel& m, const PredictOptions& o)
-      : m_(m), o_(o), ops_(data::task_spec(m.task).data()) {
+      : o_(o), docs_(m, o, o.input == "-" ? "<stdin>" : o.input) {
     const std::string in = o.input == "-" ? "/dev/stdin" : o.input;
     reader_.emplace(in);
     name_ = o.input == "-" ? "<stdin>" : o.input;
@@ -61,30 +216,10 @@ class Predictor {
     if (o.format != "auto" && o.format != "text" && o.format != "jsonl") {
       fail("--format", "unknown input format '" + o.format + "'", "use text, jsonl or auto");
     }
-    if (ops_.add_raw == nullptr) {
-      fail(m.dir,
-           "predict does not run " + (ops_.corpus ? std::string("masked-language") + " models"
-                                                  : data::task_name(m.task) + " models"),
-           "predict needs a fine-tuned task head (token/sequence classification, QA, RE)");
-    }
-    if (ops_.raw_layout == data::RawLayout::kQuestionContext && !jsonl_) {
+    if (docs_.layout() == data::RawLayout::kQuestionContext && !jsonl_) {
       fail(name_, "question answering reads JSONL input ({\"question\", \"context\"})",
            "use --format jsonl");
     }
-    const int64_t positions = m.model->config().max_position_embeddings;
-    fo_.max_seq_length = o.max_seq_length ? o.max_seq_length
-                                          : static_cast<size_t>(std::min<int64_t>(512, positions));
-    if (static_cast<int64_t>(fo_.max_seq_length) > positions) {
-      fail("--max-seq-length",
-           std::to_string(fo_.max_seq_length) + " exceeds the model's " +
-               std::to_string(positions) + " position embeddings",
-           "use at most " + std::to_string(positions));
-    }
-    fo_.doc_stride = o.doc_stride ? o.doc_stride : std::min<size_t>(128, fo_.max_seq_length / 4);
-    fo_.num_threads = 1;  // tokenisation overlaps the model on its own thread
-    fo_.problem_type = m.problem_type;
-    labels_ = data::LabelMap(m.labels);
-    markers_ = m.model->head().options().entity_markers;
     if (o.chunk_lines == 0) fail("--chunk-lines", "must be at least 1");
   }
 
@@ -105,92 +240,17 @@ class Predictor {
         }
         continue;
       }
-      c.records.push_back(parse(text, ln));
+      c.records.push_back(
+          jsonl_ ? docs_.from_json(data::parse_json(text, name_, ln), data::where(name_, ln), ln)
+                 : docs_.from_text(text, ln));
     }
-    c.dataset = build(c.records);
+    c.dataset = docs_.features(c.records);
     return c;
   }
 
-  Record parse(const std::string& text, size_t ln) {
-    Record r;
-    data::RawInput& in = r.input;
-    in.line = ln;
-    r.id = ln;
-    if (!jsonl_) {
-      if (ops_.raw_layout == data::RawLayout::kTextPair) {
-        const size_t tab = text.find('\t');
-        if (tab != std::string::npos) {
-          in.text = text.substr(0, tab);
-          in.pair = text.substr(tab + 1);
-          in.has_pair = true;
-          in.id = std::to_string(ln);
-          return r;
-        }
-      }
-      in.text = text;
-      in.id = std::to_string(ln);
-      return r;
-    }
-    const std::string loc = data::where(name_, ln);
-    const json v = data::parse_json(text, name_, ln);
-    if (!v.is_object()) fail(loc, "expected a JSON object per line");
-    if (const auto it = v.find(o_.id_key); it != v.end() && !it->is_null()) {
-      if (!it->is_string() && !it->is_number_integer()) {
-        fail(loc, "'" + o_.id_key + "' must be a string or an integer");
-      }
-      r.id = *it;
-    }
-    in.id = r.id.is_string() ? r.id.get<std::string>() : r.id.dump();
-    if (ops_.raw_layout == data::RawLayout::kQuestionContext) {
-      in.question = string_key(v, o_.question_key, loc, true);
-      in.context = string_key(v, o_.context_key, loc, true);
-      return r;
-    }
-    in.text = string_key(v, o_.text_key, loc, true);
-    if (ops_.raw_layout == data::RawLayout::kTextPair) {
-      if (v.contains(o_.pair_key) && !v[o_.pair_key].is_null()) {
-        in.pair = string_key(v, o_.pair_key, loc, true);
-        in.has_pair = true;
-      }
-    }
-    return r;
-  }
-
-  std::shared_ptr<data::TaskDataset> build(const std::vector<Record>& records) {
-    auto d = std::make_shared<data::TaskDataset>();
-    d->task = m_.task;
-    d->problem_type = m_.problem_type;
-    d->path = name_;
-    d->labels = labels_;
-    d->labeled = false;
-    for (const Record& r : records) ops_.add_raw(*d, r.input, *m_.tokenizer, markers_);
-    data::build_features(*d, *m_.tokenizer, fo_, markers_);
-    return d;
-  }
-
-  void write(const Chunk& c, const std::vector<json>& predictions, std::FILE* out) {
-    if (predictions.size() != c.records.size()) {
-      fail("predict", "internal: " + std::to_string(predictions.size()) + " predictions for " +
-                          std::to_string(c.records.size()) + " documents");
-    }
+  void write(const Chunk& c, std::FILE* out) {
     std::string buffer;
-    for (size_t i = 0; i < predictions.size(); ++i) {
-      const Record& r = c.records[i];
-      json j = json::object();
-      j["id"] = r.id;
-      j["line"] = r.input.line;
-      for (const auto& [k, v] : predictions[i].items()) {
-        if (k != "id" && k != "line") j[k] = v;
-      }
-      if (o_.include_text && j.contains("entities")) {  // NER
-        const std::vector<uint32_t> cps = data::code_point_starts(r.input.text);
-        for (auto& e : j["entities"]) {
-          const size_t s = e["start"], t = e["end"];
-          const uint32_t b = s < cps.size() ? cps[s] : static_cast<uint32_t>(r.input.text.size());
-          const uint32_t f = t < cps.size() ? cps[t] : static_cast<uint32_t>(r.input.text.size());
-          e["text"] = r.input.text.substr(b, f - b);
-        }
-      }
+    for (const json& j : docs_.predict(c.records, *c.dataset)) {
       buffer += j.dump(-1, ' ', false, json::error_handler_t::replace);
       buffer += '\n';
     }
@@ -203,15 +263,11 @@ class Predictor {
   size_t skipped_ = 0;
 
  private:
-  InferenceModel& m_;
   const PredictOptions& o_;
-  const data::TaskDataOps& ops_;
+  DocumentPredictor docs_;
   std::optional<data::LineReader> reader_;
   std::string name_;
   bool jsonl_ = false;
-  data::FeatureOptions fo_;
-  data::LabelMap labels_;
-  std::vector<std::string> markers_;
 };
 
 }  // namespace
@@ -230,9 +286,6 @@ PredictReport predict_file(InferenceModel& m, const PredictOptions& o) {
     }
   } closer{out};
 
-  TaskEvalOptions eo = o.eval;
-  eo.keep_predictions = true;
-  eo.compute_metrics = false;
   PredictReport report;
   // The next chunk is read and tokenised while the model runs on the current one.
   std::future<Chunk> next = std::async(std::launch::async, [&p] { return p.read_chunk(); });
@@ -240,8 +293,7 @@ PredictReport predict_file(InferenceModel& m, const PredictOptions& o) {
     Chunk c = next.get();
     if (!c.eof) next = std::async(std::launch::async, [&p] { return p.read_chunk(); });
     if (!c.records.empty()) {
-      TaskEvalResult r = evaluate_task(m.model, *c.dataset, eo);
-      p.write(c, r.predictions, out);
+      p.write(c, out);
       report.predicted += c.records.size();
     }
     if (c.eof) break;

@@ -12,8 +12,14 @@
 // export"). Empty (or whitespace-only) lines are skipped with a warning naming the line.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "data/task_data.h"
 
 #include "eval/inference.h"
 #include "eval/task_eval.h"
@@ -57,6 +63,49 @@ struct PredictReport {
   size_t skipped_empty = 0;  // empty lines skipped
   double seconds = 0.0;
 };
+
+// One document to predict: what the task reads, and its id as the output record carries it (the
+// input's id, else the line number).
+struct PredictDocument {
+  nlohmann::json id;
+  data::RawInput input;
+};
+
+// The predict path on documents in memory: `predict_file` streams files through it and
+// `clintorch serve` calls it on each batch of requests. Parsing and tokenising are const and may
+// run on any thread; predict() runs the model.
+class DocumentPredictor {
+ public:
+  // Throws Error when the model's head does not predict on raw text (MLM) or an option is bad.
+  // `source` names the input in messages ("--input FILE", "request").
+  DocumentPredictor(InferenceModel& model, const PredictOptions& options, std::string source);
+  ~DocumentPredictor();
+  DocumentPredictor(const DocumentPredictor&) = delete;
+  DocumentPredictor& operator=(const DocumentPredictor&) = delete;
+
+  // What a document holds: one text, a text and an optional pair, or a question and a context.
+  data::RawLayout layout() const;
+  // A document from a text line (a TAB splits text and text_pair for sequence tasks). QA needs
+  // JSON. `line` numbers it (the default id).
+  PredictDocument from_text(const std::string& text, size_t line) const;
+  // A document from a JSON object with the keys of PredictOptions; throws Error naming `where`
+  // and the key for a missing or mistyped field (never quoting the text).
+  PredictDocument from_json(const nlohmann::json& value, const std::string& where,
+                            size_t line) const;
+  // The tokenised features (windows) of `docs`.
+  std::shared_ptr<data::TaskDataset> features(const std::vector<PredictDocument>& docs) const;
+  // One output record per document, in order: "id", "line" and the head's fields.
+  std::vector<nlohmann::json> predict(const std::vector<PredictDocument>& docs,
+                                      const data::TaskDataset& features) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends `from`'s examples and features to `into` (same task and labels), renumbering the
+// features' examples: one dataset for several requests' documents.
+void append_features(data::TaskDataset& into, const data::TaskDataset& from);
 
 // Runs `model` over options.input and writes options.output. Throws Error with FILE:LINE for an
 // input line that is not valid (not JSON, missing key, invalid UTF-8) — never quoting it.

@@ -179,6 +179,8 @@ class Trainer {
   // metrics.jsonl, TensorBoard.
   void open_outputs(bool resuming);
   void build_optimizer();
+  // Data-parallel runs: rank 0's weights everywhere, the gradient reducer.
+  void setup_data_parallel();
   void resume(const std::string& dir);
   std::optional<std::string> resume_dir() const;
   // This rank's share of micro-batches [index, index + count) of `epoch` (their indices in
@@ -330,32 +332,8 @@ void Trainer::prepare() {
   if (main_) open_outputs(resume.has_value());
 
   setup_.model->to(device_);
-  if (pg_) {  // every rank starts from rank 0's weights
-    std::vector<at::Tensor> tensors;
-    for (const auto& t : setup_.model->parameters()) tensors.push_back(t.detach());
-    for (const auto& t : setup_.model->buffers()) tensors.push_back(t.detach());
-    torch::NoGradGuard no_grad;
-    pg_->broadcast(tensors, 0, "the initial weights");
-    for (auto& t : tensors) torch::autograd::impl::bump_version(t);  // packed copies follow
-  }
   build_optimizer();
-  if (pg_ && r_.task_id() != data::Task::kMlm) {
-    word_embeddings_ = setup_.model->bert->word_embeddings()->weight;
-    for (const auto& [name, t] : setup_.model->hf_tensors()) {  // tied to a head: dense gradient
-      if (name != "bert.embeddings.word_embeddings.weight" && t.is_same(word_embeddings_)) {
-        word_embeddings_ = at::Tensor();
-      }
-    }
-  }
-  if (pg_) {
-    std::vector<at::Tensor> reduced;
-    for (const auto& p : params_) {
-      if (p.requires_grad() && !(word_embeddings_.defined() && p.is_same(word_embeddings_))) {
-        reduced.push_back(p);
-      }
-    }
-    reducer_ = std::make_unique<GradientReducer>(pg_, reduced);
-  }
+  if (pg_) setup_data_parallel();
   const int64_t batches = static_cast<int64_t>(loader_->num_batches(0));
   state_.max_steps =
       total_training_steps(r_.training.max_steps, r_.training.num_train_epochs, batches,
@@ -383,6 +361,28 @@ void Trainer::open_outputs(bool resuming) {
                                 : r_.logging.logging_dir;
     tensorboard_ = std::make_unique<TensorBoardWriter>(dir);
   }
+}
+
+void Trainer::setup_data_parallel() {
+  {  // every rank starts from rank 0's weights
+    std::vector<at::Tensor> tensors;
+    for (const auto& t : setup_.model->parameters()) tensors.push_back(t.detach());
+    for (const auto& t : setup_.model->buffers()) tensors.push_back(t.detach());
+    torch::NoGradGuard no_grad;
+    pg_->broadcast(tensors, 0, "the initial weights");
+    for (auto& t : tensors) torch::autograd::impl::bump_version(t);  // packed copies follow
+  }
+  // A head that multiplies by the embedding matrix (the tied MLM decoder) reaches every row.
+  if (!setup_.model->info().uses_word_embeddings) {
+    word_embeddings_ = setup_.model->bert->word_embeddings()->weight;
+  }
+  std::vector<at::Tensor> reduced;
+  for (const auto& p : params_) {
+    if (p.requires_grad() && !(word_embeddings_.defined() && p.is_same(word_embeddings_))) {
+      reduced.push_back(p);
+    }
+  }
+  reducer_ = std::make_unique<GradientReducer>(pg_, reduced);
 }
 
 void Trainer::build_optimizer() {

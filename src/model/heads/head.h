@@ -135,6 +135,9 @@ struct HeadInfo {
   // the padded encoder path; every other head runs on the unpadded one when asked
   // (TaskForwardOptions::unpad).
   bool reads_padding = false;
+  // Whether the head multiplies by the word-embedding matrix (the MLM decoder, tied to it), so
+  // that its gradient reaches every row, not only the rows of the batch's tokens.
+  bool uses_word_embeddings = false;
 };
 
 // What a head's forward() gets.

@@ -71,7 +71,9 @@ class MlmHead : public TaskHead {
   using TaskHead::TaskHead;
 
   HeadInfo info() const override {
-    return {"mlm", {"mlm"}, "mlm", "BertForMaskedLM", /*uses_pooler=*/false};
+    HeadInfo info{"mlm", {"mlm"}, "mlm", "BertForMaskedLM", /*uses_pooler=*/false};
+    info.uses_word_embeddings = true;  // the tied decoder
+    return info;
   }
 
   void attach(torch::nn::Module& model, const BertConfig& config) override {
