@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -41,6 +42,29 @@ struct Job {
   Clock::time_point enqueued;
 };
 
+// Counts a request in `incoming` while its HTTP thread prepares it.
+class Incoming {
+ public:
+  Incoming(std::atomic<int>& n, std::mutex& mutex, std::condition_variable& wake)
+      : n_(n), mutex_(mutex), wake_(wake) {
+    ++n_;
+  }
+  ~Incoming() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --n_;
+    }
+    wake_.notify_all();
+  }
+  Incoming(const Incoming&) = delete;
+  Incoming& operator=(const Incoming&) = delete;
+
+ private:
+  std::atomic<int>& n_;
+  std::mutex& mutex_;
+  std::condition_variable& wake_;
+};
+
 RequestError bad(const std::string& message, const std::string& field, int status = 400) {
   return RequestError{status, message, field};
 }
@@ -76,6 +100,9 @@ struct ServedModel::Impl {
   std::deque<std::unique_ptr<Job>> queue;
   size_t queued_documents = 0;
   bool stopping = false;
+  // Requests being parsed and tokenised on HTTP threads: the worker waits for more only while
+  // some are on their way (an idle server answers a lone request at once).
+  std::atomic<int> incoming{0};
   std::thread worker;
 
   void enqueue(std::unique_ptr<Job> job);
@@ -143,6 +170,7 @@ std::future<json> ServedModel::submit_predict(const json& body) {
   if (!m.predictor) {
     throw bad("model '" + m.name + "' has no task head; it serves /embed only", "", 404);
   }
+  const Incoming counted(m.incoming, m.mutex, m.wake);
   auto job = std::make_unique<Job>();
   job->kind = Kind::kPredict;
   const std::vector<json> items = request_items(body);
@@ -182,6 +210,7 @@ std::future<json> ServedModel::submit_predict(const json& body) {
 
 std::future<json> ServedModel::submit_embed(const json& body) {
   Impl& m = *impl_;
+  const Incoming counted(m.incoming, m.mutex, m.wake);
   auto job = std::make_unique<Job>();
   job->kind = Kind::kEmbed;
   size_t bytes = 0;
@@ -249,7 +278,7 @@ std::vector<std::unique_ptr<Job>> ServedModel::Impl::next_batch() {
     return tokens;
   };
   const auto deadline = queue.front()->enqueued + std::chrono::milliseconds(options.max_wait_ms);
-  while (!stopping && ready_tokens() < options.max_batch_tokens &&
+  while (!stopping && incoming.load() > 0 && ready_tokens() < options.max_batch_tokens &&
          wake.wait_until(lock, deadline) != std::cv_status::timeout) {
   }
   std::vector<std::unique_ptr<Job>> jobs;

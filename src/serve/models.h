@@ -3,7 +3,8 @@
 //
 // A request's documents are parsed and tokenised on the HTTP thread that received it
 // (submit_predict), queued, and merged with the other queued requests into one dataset of up to
-// max_batch_tokens tokens (or what arrived within max_wait_ms of the first) for the predict path
+// max_batch_tokens tokens (waiting up to max_wait_ms after the first, and only while other
+// requests are still being read: a lone request at idle runs at once) for the predict path
 // (eval::DocumentPredictor), so each request gets exactly what `clintorch predict` writes for
 // its documents. Embedding requests are batched the same way through infer::Embedder.
 #pragma once
