@@ -91,6 +91,11 @@ void Server::routes() {
     return new httplib::ThreadPool(std::max<size_t>(1, n));
   };
   http_.set_payload_max_length(o_.max_body_bytes);
+  // Clients keep their connections (no reconnect per request); each open connection holds one
+  // of the --http-threads while it waits for its next request, so there are many of them.
+  http_.set_keep_alive_max_count(1000);
+  http_.set_keep_alive_timeout(5);
+  http_.set_tcp_nodelay(true);  // answers leave at once (no Nagle + delayed-ACK stall)
   http_.set_read_timeout(o_.read_timeout_s, 0);
   http_.set_write_timeout(o_.read_timeout_s, 0);
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {

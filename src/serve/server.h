@@ -29,8 +29,9 @@ struct ServeOptions {
   // Address and port (0: any free port; the one taken is logged). Defaults 127.0.0.1:8080.
   std::string host = "127.0.0.1";
   int port = 8080;
-  // Threads reading requests (and tokenising them). Default 8.
-  size_t http_threads = 8;
+  // Threads reading requests (and tokenising them); an open keep-alive connection holds one
+  // while it waits, so this bounds the clients served at once. Default 64.
+  size_t http_threads = 64;
   // Largest request body (413 beyond) and the longest wait for a body's bytes (slow clients are
   // cut off). Defaults 4 MiB and 10 s.
   size_t max_body_bytes = 4 << 20;

@@ -89,7 +89,7 @@ def server(clintorch_bin, models, tmp_path_factory):
     key = tmp_path_factory.mktemp("key") / "key.txt"
     key.write_text(KEY + "\n")
     s = Server(clintorch_bin, models, "--api-key-file", key, "--max-body-bytes", 300000,
-               "--read-timeout", 2, "--http-threads", 8)
+               "--read-timeout", 2, "--http-threads", 40)
     yield s
     assert s.stop() == 0, "".join(s.lines)[-3000:]
 
@@ -163,7 +163,7 @@ def test_endpoints_equal_predict_and_embed(server, reference):
 def test_thirty_two_clients_each_get_their_own_answers(server, reference):
     lines = sample_lines()
     rng = random.Random(5)
-    jobs = [[rng.choice(lines) for _ in range(rng.randint(1, 4))] for _ in range(32 * 12)]
+    jobs = [[rng.choice(lines) for _ in range(rng.randint(1, 4))] for _ in range(32 * 50)]
 
     def call(texts):
         status, body, _ = server.request("POST", "/v1/models/ner/predict", {"inputs": texts})
