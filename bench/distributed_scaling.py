@@ -18,13 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from shared_data import ROOT, shared_datasets, work_dir
 
-
-def shared_datasets():
-    env = os.environ.get("CLINTORCH_SHARED_DATASETS")
-    path = Path(env) if env else ROOT.parent / "shared" / "datasets"
-    return path if (path / "ner_NCBI-disease" / "train.tsv").is_file() else None
 
 
 def window_tps(out_dir, first):
@@ -44,10 +39,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     shared = shared_datasets()
     if shared is None:
-        print("SKIP: ../shared/datasets/ner_NCBI-disease not found (set CLINTORCH_SHARED_DATASETS)")
         return 0
-    work = Path(args.work_dir)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir(args.work_dir)
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR",
                                                             "MASTER_PORT")}
     env["CLINTORCH_SHARED_DATASETS"] = str(shared)

@@ -861,8 +861,19 @@ def render_infer(report):
               "first sub-token: the pipeline with aggregation \"first\").",
               "", "Embeddings (all-MiniLM-L6-v2, mean pooling, L2-normalised, batch 32, the same "
               "lines):",
-              "", "| impl | wall s | compute s | peak RSS MiB |", "|---|---|---|---|"]
-    for key, name in (("ours", "clintorch embed"), ("hf", "sentence-transformers encode")):
+              ""]
+    lines += embed_table(emb, "impl", "clintorch embed", "sentence-transformers encode")
+    lines += ["", f"Agreement: min cosine {emb['min_cosine']:.7f} over the {emb['rows']} vectors. "
+              "`clintorch embed` does not report its own compute time, so only wall times compare."]
+    if r.get("bf16"):
+        lines += render_infer_bf16(r)
+    return lines
+
+
+def embed_table(emb, title, ours_name, hf_name):
+    """The embed rows: wall, compute and peak RSS of each side, and the HF / ours ratios."""
+    lines = [f"| {title} | wall s | compute s | peak RSS MiB |", "|---|---|---|---|"]
+    for key, name in (("ours", ours_name), ("hf", hf_name)):
         m = emb[key]
         compute = m.get("ref", {}).get("compute_s")
         lines.append(f"| {name} | {fmt(m['child']['wall_s'], 2)} | {fmt(compute, 2)} | "
@@ -870,10 +881,6 @@ def render_infer(report):
     ours, hf = emb["ours"]["child"], emb["hf"]["child"]
     lines.append(f"| HF / ours | {ratio(hf['wall_s'], ours['wall_s'])} | | "
                  f"{ratio(hf['max_rss_mib'], ours['max_rss_mib'])} |")
-    lines += ["", f"Agreement: min cosine {emb['min_cosine']:.7f} over the {emb['rows']} vectors. "
-              "`clintorch embed` does not report its own compute time, so only wall times compare."]
-    if r.get("bf16"):
-        lines += render_infer_bf16(r)
     return lines
 
 
@@ -907,17 +914,10 @@ def render_infer_bf16(r):
               f"of {f32['lines']} lines identical ({100.0 * f32['identical_lines'] / max(1, f32['lines']):.1f}%), "
               f"{f32['common_spans']} of {f32['ours_spans']} spans in common; against the bf16 "
               f"pipeline's: {b16['identical_lines']} of {b16['lines']} lines identical.",
-              "", "| embed, bf16 | wall s | compute s | peak RSS MiB |", "|---|---|---|---|"]
+              ""]
     emb = b["embed"]
-    for key, name in (("ours", "clintorch embed --dtype bf16"),
-                      ("hf", "sentence-transformers encode, bf16 weights")):
-        m = emb[key]
-        compute = m.get("ref", {}).get("compute_s")
-        lines.append(f"| {name} | {fmt(m['child']['wall_s'], 2)} | {fmt(compute, 2)} | "
-                     f"{fmt(m['child']['max_rss_mib'], 0)} |")
-    o, h = emb["ours"]["child"], emb["hf"]["child"]
-    lines.append(f"| HF / ours | {ratio(h['wall_s'], o['wall_s'])} | | "
-                 f"{ratio(h['max_rss_mib'], o['max_rss_mib'])} |")
+    lines += embed_table(emb, "embed, bf16", "clintorch embed --dtype bf16",
+                         "sentence-transformers encode, bf16 weights")
     lines += ["", f"Agreement in bf16: min cosine {emb['min_cosine']:.5f} over the {emb['rows']} "
               "vectors."]
     return lines

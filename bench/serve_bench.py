@@ -23,14 +23,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from shared_data import ROOT, shared_datasets, work_dir
+
 REFERENCE = ROOT / "bench" / "reference"
 
-
-def shared_datasets():
-    env = os.environ.get("CLINTORCH_SHARED_DATASETS")
-    path = Path(env) if env else ROOT.parent / "shared" / "datasets"
-    return path if (path / "ner_NCBI-disease" / "test.tsv").is_file() else None
 
 
 def test_lines(shared, n):
@@ -115,10 +111,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     shared = shared_datasets()
     if shared is None:
-        print("SKIP: ../shared/datasets/ner_NCBI-disease not found (set CLINTORCH_SHARED_DATASETS)")
         return 0
-    work = Path(args.work_dir)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir(args.work_dir)
     lines = test_lines(shared, args.lines)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), TOKENIZERS_PARALLELISM="false",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
