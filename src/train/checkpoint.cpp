@@ -57,6 +57,8 @@ nlohmann::json TrainerState::to_json() const {
                                    : nlohmann::json(best_model_checkpoint);
   j["metric_for_best_model"] = metric_for_best_model;
   j["evals_without_improvement"] = evals_without_improvement;
+  j["nonfinite_skipped"] = nonfinite_skipped;
+  j["nonfinite_in_a_row"] = nonfinite_in_a_row;
   j["log_history"] = log_history;
   return j;
 }
@@ -80,6 +82,8 @@ TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string&
   }
   s.metric_for_best_model = j.value("metric_for_best_model", std::string());
   s.evals_without_improvement = j.value("evals_without_improvement", int64_t{0});
+  s.nonfinite_skipped = j.value("nonfinite_skipped", int64_t{0});
+  s.nonfinite_in_a_row = j.value("nonfinite_in_a_row", int64_t{0});
   if (j.contains("log_history") && j["log_history"].is_array()) s.log_history = j["log_history"];
   return s;
 }

@@ -27,18 +27,20 @@ using NamedTensorList = std::vector<std::pair<std::string, at::Tensor>>;
 
 // What trainer_state.json holds.
 struct TrainerState {
-  int64_t global_step = 0;        // optimizer steps done
-  double epoch = 0.0;             // epochs done, fractional (HF "epoch")
-  int64_t max_steps = 0;          // optimizer steps of the whole run
-  int64_t data_epoch = 0;         // epoch of the next micro-batch
-  int64_t data_batch = 0;         // index of the next micro-batch within data_epoch
-  int64_t micro_step = 0;         // micro-batches of an unfinished optimizer step (always 0)
-  int64_t scheduler_step = 0;     // LrScheduler::current_step()
+  int64_t global_step = 0;            // optimizer steps done
+  double epoch = 0.0;                 // epochs done, fractional (HF "epoch")
+  int64_t max_steps = 0;              // optimizer steps of the whole run
+  int64_t data_epoch = 0;             // epoch of the next micro-batch
+  int64_t data_batch = 0;             // index of the next micro-batch within data_epoch
+  int64_t micro_step = 0;             // micro-batches of an unfinished optimizer step (always 0)
+  int64_t scheduler_step = 0;         // LrScheduler::current_step()
   int64_t num_input_tokens_seen = 0;  // real tokens trained on
   std::optional<double> best_metric;  // best value of metric_for_best_model
   std::string best_model_checkpoint;  // the folder of the best checkpoint ("" when none)
   std::string metric_for_best_model;  // e.g. "eval_f1"
   int64_t evals_without_improvement = 0;  // early stopping counter
+  int64_t nonfinite_skipped = 0;          // steps skipped for a non-finite loss (nan_policy skip)
+  int64_t nonfinite_in_a_row = 0;         // of them, in a row up to now
   nlohmann::json log_history = nlohmann::json::array();  // every log / eval record
 
   nlohmann::json to_json() const;

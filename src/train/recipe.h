@@ -42,6 +42,7 @@ namespace clintorch::train {
 enum class ParamDtype { kFloat32, kBFloat16 };       // model.dtype
 enum class Strategy { kNo, kSteps, kEpoch, kBest };  // evaluation.eval_strategy / save_strategy
 enum class ReInput { kEntityMarkers, kMasked };      // task.re_input
+enum class NanPolicy { kStop, kSkip };               // training.nan_policy
 
 // The constraint column uses small builders defined in recipe.cpp:
 //   any()                  no constraint
@@ -232,6 +233,10 @@ enum class ReInput { kEntityMarkers, kMasked };      // task.re_input
   X(int64_t, seed, 42, ge(0), "Seed for initialisation, shuffling, dropout and masking")         \
   X(bool, deterministic, false, any(),                                                            \
     "Deterministic algorithms only (slower); with a seed, a rerun is bitwise identical")          \
+  X(NanPolicy, nan_policy, NanPolicy::kStop, any(),                                               \
+    "A non-finite loss or gradient norm: stop (diagnostic, exit 1) or skip the step (counted)")   \
+  X(int64_t, nan_skip_limit, 10, ge(1),                                                           \
+    "With nan_policy skip: this many skipped steps in a row stop the run (exit 1)")               \
   X(std::string, resume_from_checkpoint, "", path().cwd().keyword("last"),                              \
     "Resume from this checkpoint folder, or `last`: the newest in output_dir; empty: start anew")
 
@@ -389,6 +394,13 @@ template <>
 struct ChoiceNames<train::Strategy> {
   static const std::vector<std::string>& names() {
     static const std::vector<std::string> kNames{"no", "steps", "epoch", "best"};
+    return kNames;
+  }
+};
+template <>
+struct ChoiceNames<train::NanPolicy> {
+  static const std::vector<std::string>& names() {
+    static const std::vector<std::string> kNames{"stop", "skip"};
     return kNames;
   }
 };

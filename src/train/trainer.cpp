@@ -204,6 +204,9 @@ class Trainer {
                    const std::map<std::string, double>& scalars);
 
   // Data-parallel steps: the gradients and the step's scalars summed over the ranks.
+  // A step whose loss or gradient norm is not finite: stop with a diagnostic, or count and skip
+  // it (training.nan_policy).
+  void on_nonfinite_step(double loss);
   void reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
                    int64_t* tokens, const std::vector<data::Batch>& batches);
   // Evaluation options with this rank's shard of the batches.
@@ -234,7 +237,8 @@ class Trainer {
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<LrScheduler> scheduler_;
   GradScaler scaler_;
-  std::vector<at::Tensor> params_;  // every parameter, model order (for clipping)
+  std::vector<at::Tensor> params_;        // every parameter, model order (for clipping)
+  std::vector<std::string> param_names_;  // their names, for diagnostics
   TrainerState state_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
@@ -390,6 +394,7 @@ void Trainer::build_optimizer() {
   for (const auto& item : setup_.model->named_parameters(/*recurse=*/true)) {
     named.emplace_back(item.key(), item.value());
     params_.push_back(item.value());
+    param_names_.push_back(item.key());
   }
   FreezeOptions freeze;
   freeze.embeddings = r_.training.freeze_embeddings;
@@ -522,12 +527,20 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
   const auto lrs = scheduler_->last_lr();
   last_lr_ = lrs.empty() ? 0.0 : lrs.front();
   bool stepped = true;
-  if (scaler_.enabled) {
+  // fp16 has its scaler (which skips such steps itself); otherwise the nan_policy decides.
+  if (!scaler_.enabled && !(std::isfinite(step_loss) && std::isfinite(last_grad_norm_))) {
+    stepped = false;
+    on_nonfinite_step(step_loss);
+  }
+  if (!stepped) {
+    // No update: the weights stay those of the last good step.
+  } else if (scaler_.enabled) {
     stepped = scaler_.found_inf.item<float>() == 0.0f;
     if (stepped) optimizer_->step();
     scaler_.update();
   } else {
     optimizer_->step();
+    state_.nonfinite_in_a_row = 0;
   }
   if (stepped) scheduler_->step();
   optimizer_->zero_grad();
@@ -536,6 +549,39 @@ void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
   last_loss_ = step_loss;
   window_loss_ += step_loss;
   ++window_steps_;
+}
+
+void Trainer::on_nonfinite_step(double loss) {
+  const int64_t step = state_.global_step + 1;
+  // The first parameter whose gradient is not finite (model order), for the diagnostic.
+  std::string first = "none (the loss itself)";
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const at::Tensor& g = params_[i].grad();
+    if (g.defined() && !torch::isfinite(g).all().item<bool>()) {
+      first = param_names_[i];
+      break;
+    }
+  }
+  char what[512];
+  std::snprintf(what, sizeof what,
+                "step %lld: the loss is %g and the gradient norm %g; first non-finite gradient: %s",
+                static_cast<long long>(step), loss, last_grad_norm_, first.c_str());
+  if (r_.training.nan_policy == NanPolicy::kStop) {
+    fail(r_.where("training.nan_policy"), std::string(what) + " (the weights were not updated)",
+         "lower training.learning_rate or lengthen the warmup (with bf16, try fp32), or set "
+         "training.nan_policy: skip to skip such steps");
+  }
+  ++state_.nonfinite_skipped;
+  ++state_.nonfinite_in_a_row;
+  log_warning(std::string(what) + "; step skipped (" + std::to_string(state_.nonfinite_in_a_row) +
+              " in a row, " + std::to_string(state_.nonfinite_skipped) + " in all)");
+  if (state_.nonfinite_in_a_row >= r_.training.nan_skip_limit) {
+    fail(r_.where("training.nan_skip_limit"),
+         std::to_string(state_.nonfinite_in_a_row) +
+             " steps in a row had a non-finite loss or gradient (training.nan_skip_limit " +
+             std::to_string(r_.training.nan_skip_limit) + "); the run diverged",
+         "lower training.learning_rate; the last checkpoint holds the last finite weights");
+  }
 }
 
 void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
@@ -633,10 +679,14 @@ void Trainer::log_train() {
   const double elapsed = seconds_since(window_start_);
   const double loss = window_loss_ / static_cast<double>(window_steps_);
   const double tps = elapsed > 0 ? static_cast<double>(window_tokens_) / elapsed : 0.0;
-  log_record("train", {{"loss", loss},
-                       {"learning_rate", last_lr_},
-                       {"grad_norm", last_grad_norm_},
-                       {"tokens_per_second", tps}});
+  std::vector<std::pair<std::string, double>> values{{"loss", loss},
+                                                     {"learning_rate", last_lr_},
+                                                     {"grad_norm", last_grad_norm_},
+                                                     {"tokens_per_second", tps}};
+  if (r_.training.nan_policy == NanPolicy::kSkip) {
+    values.emplace_back("nonfinite_skipped", static_cast<double>(state_.nonfinite_skipped));
+  }
+  log_record("train", values);
   if (!progress_->enabled()) {
     char line[256];
     std::snprintf(line, sizeof line,
@@ -675,8 +725,10 @@ void Trainer::evaluate_and_track(bool* stop, bool track) {
   if (!track) return;
   const double value = eval::metric_value(scalars, metric_name_);
   const double threshold = r_.evaluation.early_stopping_threshold;
-  bool improved = !state_.best_metric;
-  if (state_.best_metric) {
+  bool improved = !state_.best_metric && std::isfinite(value);
+  if (state_.best_metric && !std::isfinite(value)) {  // never the best; counts as no improvement
+    ++state_.evals_without_improvement;
+  } else if (state_.best_metric) {
     const double best = *state_.best_metric;
     improved = greater_is_better_ ? value > best : value < best;
     // Early stopping counts an improvement only beyond the threshold (HF EarlyStoppingCallback).
@@ -715,6 +767,14 @@ std::string Trainer::save_checkpoint() {
     return last_checkpoint_;
   }
   progress_->clear();
+  for (size_t i = 0; i < params_.size(); ++i) {  // a checkpoint never holds NaN or Inf weights
+    if (!torch::isfinite(params_[i]).all().item<bool>()) {
+      fail(r_.output.output_dir,
+           "checkpoint-" + std::to_string(state_.global_step) +
+               " is not written: " + param_names_[i] + " holds non-finite values",
+           "the run diverged; the earlier checkpoints hold finite weights");
+    }
+  }
   CheckpointWriteInput in;
   in.write_model = [this](const std::string& dir) { write_model_dir(dir); };
   in.optimizer = optimizer_->state();
