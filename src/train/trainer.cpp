@@ -25,17 +25,17 @@
 #include "train/schedule.h"
 #include "train/setup.h"
 #include "train/tensorboard.h"
+#include "train/trainer_impl.h"
 #include "util/error.h"
 #include "util/log.h"
 
-namespace clintorch::train {
-namespace {
+namespace clintorch::train::detail {
 
 namespace fs = std::filesystem;
 
 // ------------------------------------------------------------------------------------- signals
 
-std::atomic<int> g_signal{0};
+std::atomic<int> g_signal{0};  // declared in trainer_impl.h
 
 extern "C" void on_stop_signal(int sig) {
   if (g_signal.load() != 0) {
@@ -71,49 +71,7 @@ class SignalGuard {
 
 // ------------------------------------------------------------------------------- grad scaler
 
-// torch.amp.GradScaler with its defaults (init 2^16, growth 2 every 2000 good steps, backoff
-// 0.5), for fp16 on CUDA.
-struct GradScaler {
-  bool enabled = false;
-  at::Tensor scale;           // () float32
-  at::Tensor growth_tracker;  // () int32
-  at::Tensor found_inf;       // () float32
-
-  void init(const c10::Device& device) {
-    enabled = true;
-    scale = torch::full({}, 65536.0, torch::dtype(torch::kFloat32).device(device));
-    growth_tracker = torch::zeros({}, torch::dtype(torch::kInt32).device(device));
-    found_inf = torch::zeros({}, torch::dtype(torch::kFloat32).device(device));
-  }
-  // Divides the gradients by the scale (and `extra`), recording non-finite values.
-  void unscale(std::vector<at::Tensor>& grads, double extra) {
-    found_inf.zero_();
-    const at::Tensor inv = (scale.to(torch::kFloat64) * extra).reciprocal().to(torch::kFloat32);
-    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv);
-  }
-  void update() { at::_amp_update_scale_(scale, growth_tracker, found_inf, 2.0, 0.5, 2000); }
-  NamedTensorList state() const {
-    if (!enabled) return {};
-    return {{"scaler/scale", scale}, {"scaler/growth_tracker", growth_tracker}};
-  }
-  void load(const NamedTensorList& s) {
-    for (const auto& [k, t] : s) {
-      if (k == "scaler/scale") scale.copy_(t);
-      if (k == "scaler/growth_tracker") growth_tracker.copy_(t);
-    }
-  }
-};
-
 // ---------------------------------------------------------------------------------- helpers
-
-// The generator seed of micro-batch `index` of `epoch`: a splitmix64 mix of the three, so each
-// micro-batch draws its dropout masks from its own stream, whichever process runs it.
-uint64_t micro_batch_seed(uint64_t seed, uint64_t epoch, uint64_t index) {
-  uint64_t z = seed ^ (epoch * 0x9e3779b97f4a7c15ULL) ^ (index * 0xbf58476d1ce4e5b9ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -126,15 +84,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 std::string strip_eval_prefix(const std::string& metric) {
   return metric.rfind("eval_", 0) == 0 ? metric.substr(5) : metric;
-}
-
-void dump_batch(const std::string& dir, int64_t step, int64_t micro, const data::Batch& b) {
-  io::NamedTensors t;
-  for (const auto& [k, v] : data::to_model_batch(b)) t.emplace_back(k, v);
-  io::write_safetensors((fs::path(dir) / ("step" + std::to_string(step) + "_micro" +
-                                          std::to_string(micro) + ".safetensors"))
-                            .string(),
-                        t);
 }
 
 // Deletes what an earlier run left in output_dir under the names a run writes.
@@ -152,113 +101,6 @@ void clear_previous_run(const std::string& out) {
 }
 
 // ------------------------------------------------------------------------------------ trainer
-
-class Trainer {
- public:
-  Trainer(const Recipe& recipe, const TrainOptions& options)
-      : r_(recipe), options_(options), pg_(options.process_group) {
-    if (pg_) {
-      rank_ = pg_->rank();
-      world_ = pg_->size();
-      main_ = rank_ == 0;
-    }
-  }
-
-  TrainResult run();
-
- private:
-  void prepare();
-  // run()'s phases: set-up and the first log line; progress, logs, evaluation and checkpoints
-  // after each optimizer step; the end of a run stopped early (signal, --stop-after-steps) and
-  // of a finished one.
-  void start();
-  void after_step(bool epoch_end, bool* stop);
-  void finish_interrupted(TrainResult& result, int stop_signal);
-  void finish(TrainResult& result);
-  // Rank 0's output files: the previous run cleared (overwrite_output_dir), recipe.yaml,
-  // metrics.jsonl, TensorBoard.
-  void open_outputs(bool resuming);
-  void build_optimizer();
-  // Data-parallel runs: rank 0's weights everywhere, the gradient reducer.
-  void setup_data_parallel();
-  void resume(const std::string& dir);
-  std::optional<std::string> resume_dir() const;
-  // This rank's share of micro-batches [index, index + count) of `epoch` (their indices in
-  // `mine`), and the labelled targets of all of them over every rank.
-  int64_t load_micro_batches(int64_t epoch, int64_t index, int64_t count,
-                             std::vector<int64_t>& mine, std::vector<data::Batch>& batches);
-  // One optimizer step over micro-batches [index, index + count) of epoch `epoch`.
-  void train_step(int64_t epoch, int64_t index, int64_t count);
-  std::map<std::string, double> evaluate(const data::Dataset& dataset);
-  void log_train();
-  // Evaluates on the validation set and logs eval_*; with `track`, updates the best metric,
-  // saves for save_strategy best and counts towards early stopping.
-  void evaluate_and_track(bool* stop, bool track = true);
-  std::string save_checkpoint();
-  void write_model_dir(const std::string& dir) const;
-  void write_export(TrainResult& result);
-  void log_record(const std::string& split, const std::vector<std::pair<std::string, double>>& v);
-  // Logs evaluation scalars as a `split` record (names prefixed "<split>_") and one info line
-  // starting with `title`.
-  void log_metrics(const std::string& split, const std::string& title,
-                   const std::map<std::string, double>& scalars);
-
-  // Data-parallel steps: the gradients and the step's scalars summed over the ranks.
-  // A step whose loss or gradient norm is not finite: stop with a diagnostic, or count and skip
-  // it (training.nan_policy).
-  void on_nonfinite_step(double loss);
-  void reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
-                   int64_t* tokens, const std::vector<data::Batch>& batches);
-  // Evaluation options with this rank's shard of the batches.
-  void shard_evaluation(eval::TaskEvalOptions& o) const;
-  void barrier(const std::string& what) const {
-    if (pg_) pg_->barrier(what);
-  }
-
-  const Recipe& r_;
-  TrainOptions options_;
-  std::shared_ptr<ProcessGroup> pg_;
-  int rank_ = 0;
-  int world_ = 1;
-  bool main_ = true;     // rank 0: the one process that writes
-  int step_signal_ = 0;  // SIGINT/SIGTERM seen by any rank during the last step
-  // The word embeddings, whose gradient the ranks sum over the rows of the step's tokens only
-  // (the others are zero on every rank); undefined when the matrix is tied to an output layer
-  // (MLM), whose gradient reaches every row.
-  at::Tensor word_embeddings_;
-  // Sums every other gradient over the ranks, overlapped with the backward pass.
-  std::unique_ptr<GradientReducer> reducer_;
-  RecipeCheck check_;
-  RunSetup setup_;
-  c10::Device device_ = c10::Device(c10::DeviceType::CPU);
-  bool autocast_ = false;
-  c10::ScalarType autocast_dtype_ = c10::ScalarType::BFloat16;
-  std::unique_ptr<data::DataLoader> loader_;
-  std::unique_ptr<AdamW> optimizer_;
-  std::unique_ptr<LrScheduler> scheduler_;
-  GradScaler scaler_;
-  std::vector<at::Tensor> params_;        // every parameter, model order (for clipping)
-  std::vector<std::string> param_names_;  // their names, for diagnostics
-  TrainerState state_;
-  std::unique_ptr<MetricsLog> metrics_;
-  std::unique_ptr<TensorBoardWriter> tensorboard_;
-  std::unique_ptr<ProgressBar> progress_;
-  std::string metric_name_;  // without "eval_"
-  bool greater_is_better_ = false;
-  int64_t last_saved_step_ = -1;
-  std::string last_checkpoint_;
-  std::map<std::string, double> last_eval_;
-  // Logging window.
-  double window_loss_ = 0.0;
-  int64_t window_steps_ = 0;
-  int64_t window_tokens_ = 0;
-  std::chrono::steady_clock::time_point window_start_;
-  double last_grad_norm_ = 0.0;
-  double last_lr_ = 0.0;
-  double last_loss_ = 0.0;
-  std::chrono::steady_clock::time_point run_start_;
-  int64_t run_start_step_ = 0;
-};
 
 std::optional<std::string> Trainer::resume_dir() const {
   const std::string& resume = r_.training.resume_from_checkpoint;
@@ -367,28 +209,6 @@ void Trainer::open_outputs(bool resuming) {
   }
 }
 
-void Trainer::setup_data_parallel() {
-  {  // every rank starts from rank 0's weights
-    std::vector<at::Tensor> tensors;
-    for (const auto& t : setup_.model->parameters()) tensors.push_back(t.detach());
-    for (const auto& t : setup_.model->buffers()) tensors.push_back(t.detach());
-    torch::NoGradGuard no_grad;
-    pg_->broadcast(tensors, 0, "the initial weights");
-    for (auto& t : tensors) torch::autograd::impl::bump_version(t);  // packed copies follow
-  }
-  // A head that multiplies by the embedding matrix (the tied MLM decoder) reaches every row.
-  if (!setup_.model->info().uses_word_embeddings) {
-    word_embeddings_ = setup_.model->bert->word_embeddings()->weight;
-  }
-  std::vector<at::Tensor> reduced;
-  for (const auto& p : params_) {
-    if (p.requires_grad() && !(word_embeddings_.defined() && p.is_same(word_embeddings_))) {
-      reduced.push_back(p);
-    }
-  }
-  reducer_ = std::make_unique<GradientReducer>(pg_, reduced);
-}
-
 void Trainer::build_optimizer() {
   NamedParameters named;
   for (const auto& item : setup_.model->named_parameters(/*recurse=*/true)) {
@@ -443,206 +263,6 @@ void Trainer::resume(const std::string& dir) {
   log_info("resumed from " + dir + " at step " + std::to_string(state_.global_step) + " (epoch " +
            std::to_string(state_.data_epoch) + ", batch " + std::to_string(state_.data_batch) +
            ")");
-}
-
-int64_t Trainer::load_micro_batches(int64_t epoch, int64_t index, int64_t count,
-                                    std::vector<int64_t>& mine, std::vector<data::Batch>& batches) {
-  // This rank's micro-batches of the step: every world_-th from its rank on.
-  for (int64_t m = rank_; m < count; m += world_) mine.push_back(index + m);
-  int64_t targets = 0;
-  for (const int64_t i : mine) {
-    batches.push_back(loader_->batch(static_cast<uint64_t>(epoch), static_cast<size_t>(i)));
-    targets += batches.back().num_label_tokens;
-    if (!options_.dump_batches_dir.empty()) {
-      dump_batch(options_.dump_batches_dir, state_.global_step, i - index, batches.back());
-    }
-  }
-  if (pg_) {  // the divisor counts the labelled targets of every rank's micro-batches
-    std::vector<at::Tensor> t{torch::full({1}, static_cast<double>(targets), torch::kFloat64)};
-    pg_->all_reduce_sum(t, "the target count of step " + std::to_string(state_.global_step + 1));
-    targets = static_cast<int64_t>(t[0].item<double>());
-  }
-  return targets;
-}
-
-void Trainer::train_step(int64_t epoch, int64_t index, int64_t count) {
-  std::vector<int64_t> mine;
-  std::vector<data::Batch> batches;
-  const int64_t targets = load_micro_batches(epoch, index, count, mine, batches);
-  // The divisor of every micro-batch's summed loss: the step's labelled targets.
-  const double divisor = targets > 0 ? static_cast<double>(targets) : 1.0;
-  at::Tensor loss_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
-  at::Tensor weight_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(device_));
-  int64_t tokens = 0;
-  for (size_t k = 0; k < batches.size(); ++k) {
-    const data::Batch b = device_.is_cpu() ? batches[k] : batches[k].to(device_, true);
-    tokens += b.num_tokens;
-    torch::manual_seed(micro_batch_seed(static_cast<uint64_t>(r_.training.seed),
-                                        static_cast<uint64_t>(epoch),
-                                        static_cast<uint64_t>(mine[k])));
-    model::HeadOutput out;
-    {
-      model::AutocastScope autocast(device_.type(), autocast_dtype_, autocast_);
-      model::TaskForwardOptions fo;
-      fo.unpad = true;
-      out = setup_.model->forward(data::to_model_batch(b), fo);
-    }
-    if (!out.loss_sum.defined()) {
-      fail(r_.where("data.train_file"), "the training batches carry no targets",
-           "the training file must be labelled");
-    }
-    at::Tensor loss = out.loss_sum.to(torch::kFloat32) / divisor;
-    if (scaler_.enabled) loss = loss * scaler_.scale;
-    if (reducer_) {  // reduce during the backward pass of this rank's last micro-batch
-      reducer_->arm(k + 1 == batches.size(),
-                    "the gradients of step " + std::to_string(state_.global_step + 1));
-    }
-    loss.backward();
-    loss_sum += out.loss_sum.detach().to(torch::kFloat64);
-    weight_sum += out.loss_weight.detach().to(torch::kFloat64);
-  }
-  double loss_total = loss_sum.item<double>(), weight = weight_sum.item<double>();
-  std::vector<at::Tensor> grads;
-  for (const auto& p : params_) {
-    if (!p.requires_grad()) continue;
-    // A rank without micro-batches (the end of an epoch) adds zeros.
-    if (pg_ && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    if (p.grad().defined()) grads.push_back(p.grad());
-  }
-  if (pg_) reduce_step(grads, &loss_total, &weight, &tokens, batches);
-  window_tokens_ += tokens;
-  state_.num_input_tokens_seen += tokens;
-  const double step_loss = weight > 0 ? loss_total / weight : 0.0;
-  // Heads whose loss weight is not the target count (class weights, CRF): rescale so that the
-  // step's gradient is d(sum loss_sum / sum loss_weight).
-  const double correction = weight > 0 ? divisor / weight : 1.0;
-  if (scaler_.enabled) {
-    scaler_.unscale(grads, 1.0 / correction);
-  } else if (correction != 1.0 && !grads.empty()) {
-    at::_foreach_mul_(grads, correction);
-  }
-  const double max_norm = r_.training.max_grad_norm > 0 ? r_.training.max_grad_norm : INFINITY;
-  const at::Tensor norm = clip_grad_norm(params_, max_norm);
-  last_grad_norm_ = norm.defined() ? norm.item<double>() : 0.0;
-  const auto lrs = scheduler_->last_lr();
-  last_lr_ = lrs.empty() ? 0.0 : lrs.front();
-  bool stepped = true;
-  // fp16 has its scaler (which skips such steps itself); otherwise the nan_policy decides.
-  if (!scaler_.enabled && !(std::isfinite(step_loss) && std::isfinite(last_grad_norm_))) {
-    stepped = false;
-    on_nonfinite_step(step_loss);
-  }
-  if (!stepped) {
-    // No update: the weights stay those of the last good step.
-  } else if (scaler_.enabled) {
-    stepped = scaler_.found_inf.item<float>() == 0.0f;
-    if (stepped) optimizer_->step();
-    scaler_.update();
-  } else {
-    optimizer_->step();
-    state_.nonfinite_in_a_row = 0;
-  }
-  if (stepped) scheduler_->step();
-  optimizer_->zero_grad();
-  ++state_.global_step;
-  state_.scheduler_step = scheduler_->current_step();
-  last_loss_ = step_loss;
-  window_loss_ += step_loss;
-  ++window_steps_;
-}
-
-void Trainer::on_nonfinite_step(double loss) {
-  const int64_t step = state_.global_step + 1;
-  // The first parameter whose gradient is not finite (model order), for the diagnostic.
-  std::string first = "none (the loss itself)";
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const at::Tensor& g = params_[i].grad();
-    if (g.defined() && !torch::isfinite(g).all().item<bool>()) {
-      first = param_names_[i];
-      break;
-    }
-  }
-  char what[512];
-  std::snprintf(what, sizeof what,
-                "step %lld: the loss is %g and the gradient norm %g; first non-finite gradient: %s",
-                static_cast<long long>(step), loss, last_grad_norm_, first.c_str());
-  if (r_.training.nan_policy == NanPolicy::kStop) {
-    fail(r_.where("training.nan_policy"), std::string(what) + " (the weights were not updated)",
-         "lower training.learning_rate or lengthen the warmup (with bf16, try fp32), or set "
-         "training.nan_policy: skip to skip such steps");
-  }
-  ++state_.nonfinite_skipped;
-  ++state_.nonfinite_in_a_row;
-  log_warning(std::string(what) + "; step skipped (" + std::to_string(state_.nonfinite_in_a_row) +
-              " in a row, " + std::to_string(state_.nonfinite_skipped) + " in all)");
-  if (state_.nonfinite_in_a_row >= r_.training.nan_skip_limit) {
-    fail(r_.where("training.nan_skip_limit"),
-         std::to_string(state_.nonfinite_in_a_row) +
-             " steps in a row had a non-finite loss or gradient (training.nan_skip_limit " +
-             std::to_string(r_.training.nan_skip_limit) + "); the run diverged",
-         "lower training.learning_rate; the last checkpoint holds the last finite weights");
-  }
-}
-
-void Trainer::reduce_step(std::vector<at::Tensor>& grads, double* loss_sum, double* weight_sum,
-                          int64_t* tokens, const std::vector<data::Batch>& batches) {
-  const std::string step = "step " + std::to_string(state_.global_step + 1);
-  // The word embeddings' gradient is zero outside the rows of the step's tokens, on every rank:
-  // only the union of those rows is summed (the matrix is most of a BERT's gradient bytes).
-  std::optional<size_t> embedding;
-  at::Tensor rows;
-  if (word_embeddings_.defined() && word_embeddings_.grad().defined()) {
-    for (size_t i = 0; i < grads.size(); ++i) {
-      if (grads[i].is_same(word_embeddings_.grad())) embedding = i;
-    }
-  }
-  if (embedding) {
-    std::vector<at::Tensor> ids;
-    for (const auto& b : batches) ids.push_back(b.input_ids.reshape({-1}));
-    const at::Tensor local = ids.empty() ? torch::empty({0}, torch::kLong)
-                                         : std::get<0>(at::_unique(torch::cat(ids), false));
-    std::vector<at::Tensor> all;
-    for (const auto& bytes :
-         pg_->all_gather_bytes(pack_tensors({local}), "the tokens of " + step)) {
-      all.push_back(unpack_tensors(bytes).at(0));
-    }
-    rows =
-        std::get<0>(at::_unique(torch::cat(all), /*sorted=*/true)).to(grads[*embedding].device());
-    grads[*embedding] = grads[*embedding].index_select(0, rows);
-  }
-  reducer_->finish();  // the other gradients, reduced while the backward pass ran
-  if (embedding) {
-    std::vector<at::Tensor> selected{grads[*embedding]};
-    pg_->all_reduce_sum(selected, "the word-embedding gradient of " + step);
-    word_embeddings_.grad().index_copy_(0, rows, selected[0]);
-    grads[*embedding] = word_embeddings_.grad();
-  }
-  // The step's loss, loss weight and tokens, and whether a rank was asked to stop (SIGINT or
-  // SIGTERM): all ranks stop after the same step.
-  const int signal = g_signal.load();
-  std::vector<at::Tensor> scalars{
-      torch::tensor({*loss_sum, *weight_sum, static_cast<double>(*tokens), signal != 0 ? 1.0 : 0.0},
-                    torch::kFloat64)};
-  pg_->all_reduce_sum(scalars, "the loss of " + step);
-  const double* v = scalars[0].const_data_ptr<double>();
-  *loss_sum = v[0];
-  *weight_sum = v[1];
-  *tokens = static_cast<int64_t>(v[2]);
-  step_signal_ = v[3] > 0 ? (signal != 0 ? signal : SIGTERM) : 0;
-}
-
-void Trainer::shard_evaluation(eval::TaskEvalOptions& o) const {
-  if (!pg_) return;
-  o.shard_rank = rank_;
-  o.shard_count = world_;
-  std::shared_ptr<ProcessGroup> pg = pg_;
-  o.all_gather = [pg](const std::vector<at::Tensor>& mine) {
-    std::vector<std::vector<at::Tensor>> out;
-    for (const auto& bytes : pg->all_gather_bytes(pack_tensors(mine), "evaluation outputs")) {
-      out.push_back(unpack_tensors(bytes));
-    }
-    return out;
-  };
 }
 
 std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset) {
@@ -970,10 +590,12 @@ void Trainer::finish(TrainResult& result) {
            format_duration(seconds_since(run_start_)));
 }
 
-}  // namespace
+}  // namespace clintorch::train::detail
+
+namespace clintorch::train {
 
 TrainResult run_training(const Recipe& recipe, const TrainOptions& options) {
-  Trainer trainer(recipe, options);
+  detail::Trainer trainer(recipe, options);
   return trainer.run();
 }
 
