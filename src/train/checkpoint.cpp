@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/durable.h"
 #include "io/model_path.h"
 #include "io/safetensors.h"
 #include "io/tensor_store.h"
@@ -127,9 +128,12 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     out.flush();
     if (!out) fail(tmp, "cannot be written", "check free space and permissions");
   }
+  io::fsync_path(tmp);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) fail(path, "cannot be written: " + ec.message());
+  const fs::path parent = fs::path(path).parent_path();
+  io::fsync_path(parent.empty() ? "." : parent.string());
 }
 
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
@@ -148,6 +152,8 @@ std::string write_checkpoint(const std::string& output_dir, const CheckpointWrit
   io::write_safetensors((tmp_dir / "rng_state.safetensors").string(), rng_states());
   write_file_atomic((tmp_dir / "trainer_state.json").string(), in.state.to_json().dump(2) + "\n");
   write_file_atomic((tmp_dir / "recipe.yaml").string(), in.recipe_yaml);
+  // Durable before it gets its name: every file synced, the manifest written last.
+  io::seal_folder(tmp_dir.string());
   // Replace an older checkpoint of the same step (a rerun after overwrite_output_dir).
   if (fs::exists(final_dir, ec)) {
     const fs::path old = fs::path(output_dir) / ("." + name + ".old");
@@ -157,10 +163,16 @@ std::string write_checkpoint(const std::string& output_dir, const CheckpointWrit
   }
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) fail(final_dir.string(), "cannot be written: " + ec.message());
+  io::fsync_path(output_dir);
   return final_dir.string();
 }
 
 LoadedCheckpoint read_checkpoint(const std::string& dir) {
+  if (const auto problem = io::verify_manifest(dir)) {
+    fail(dir, "is not a complete checkpoint: " + *problem,
+         "resume from an earlier checkpoint-N, or with resume_from_checkpoint: last, which "
+         "takes the newest complete one");
+  }
   LoadedCheckpoint out;
   out.dir = dir;
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();

@@ -13,6 +13,7 @@
 
 #include "data/model_batch.h"
 #include "eval/task_eval.h"
+#include "io/durable.h"
 #include "io/safetensors.h"
 #include "model/autocast.h"
 #include "tokenizer/tokenizer.h"
@@ -113,7 +114,16 @@ std::optional<std::string> Trainer::resume_dir() const {
                " holds no checkpoint-N folder",
            "start without resume_from_checkpoint, or name a checkpoint folder");
     }
-    return all.back();
+    // The newest complete one: a damaged or half-written checkpoint is skipped, with a warning.
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      const auto problem = io::verify_manifest(*it);
+      if (!problem) return *it;
+      log_warning("skipping " + *it + ": " + *problem);
+    }
+    fail(r_.where("training.resume_from_checkpoint"),
+         "training.resume_from_checkpoint: last, but no checkpoint in " + r_.output.output_dir +
+             " is complete (each was skipped above)",
+         "start anew, or restore a checkpoint folder from a backup");
   }
   return resume;
 }
@@ -418,9 +428,11 @@ void Trainer::write_export(TrainResult& result) {
   std::error_code ec;
   fs::remove_all(tmp, ec);
   write_model_dir(tmp.string());
+  io::seal_folder(tmp.string());  // synced, with a manifest, before it gets its name
   fs::remove_all(out, ec);
   fs::rename(tmp, out, ec);
   if (ec) fail(out.string(), "cannot be written: " + ec.message());
+  io::fsync_path(r_.output.output_dir);
   result.export_dir = out.string();
   log_info("exported the " +
            std::string(r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty()
