@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/task_registry.h"
 #include "data/text_io.h"
+#include "io/durable.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -277,14 +279,27 @@ PredictReport predict_file(InferenceModel& m, const PredictOptions& o) {
   if (o.input.empty()) fail("--input", "no input file given");
   if (o.output.empty()) fail("--output", "no output file given");
   Predictor p(m, o);
-  std::FILE* out = o.output == "-" ? stdout : std::fopen(o.output.c_str(), "wb");
+  // Written as OUTPUT.partial, synced and renamed at the end: an interrupted or failed run leaves
+  // the previous OUTPUT as it was, never half a file under its name.
+  // A device or pipe (/dev/null, a FIFO) is written directly.
+  std::error_code ec;
+  const bool special = o.output != "-" && std::filesystem::exists(o.output, ec) &&
+                       !std::filesystem::is_regular_file(o.output, ec);
+  const std::string partial = special ? "" : o.output + ".partial";
+  std::FILE* out = o.output == "-" ? stdout
+                   : special       ? std::fopen(o.output.c_str(), "wb")
+                                   : std::fopen(partial.c_str(), "wb");
   if (!out) fail(o.output, "cannot open for writing", "check the folder exists and is writable");
   struct Closer {
     std::FILE* f;
+    std::string partial;
     ~Closer() {
-      if (f && f != stdout) std::fclose(f);
+      if (f && f != stdout) {
+        std::fclose(f);
+        if (!partial.empty()) std::remove(partial.c_str());
+      }
     }
-  } closer{out};
+  } closer{out, partial};
 
   PredictReport report;
   // The next chunk is read and tokenised while the model runs on the current one.
@@ -299,6 +314,13 @@ PredictReport predict_file(InferenceModel& m, const PredictOptions& o) {
     if (c.eof) break;
   }
   if (std::fflush(out) != 0) fail(o.output, "cannot write (disk full?)");
+  if (out != stdout && !special) {
+    io::fsync_stream(out, partial);
+    const bool closed = std::fclose(out) == 0;
+    closer.f = nullptr;
+    if (!closed) fail(partial, "cannot write (disk full?)");
+    io::rename_durable(partial, o.output);
+  }
   report.lines = p.lines_;
   report.skipped_empty = p.skipped_;
   if (p.skipped_ > 5) {

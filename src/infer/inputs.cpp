@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "data/text_io.h"
+#include "io/durable.h"
 #include "io/state_dict.h"
 #include "model/pretrained.h"
 #include "tokenizer/tokenizer.h"
@@ -132,12 +133,11 @@ void TextOutput::close() {
     file_ = nullptr;
     return;
   }
+  io::fsync_stream(file_, partial_);  // on disk before it gets its name
   const bool ok = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!ok) fail(partial_, "write failed", "check the disk is not full");
-  std::error_code ec;
-  fs::rename(partial_, path_, ec);
-  if (ec) fail(path_, "cannot rename " + partial_ + " to it: " + ec.message());
+  io::rename_durable(partial_, path_);
 }
 
 void append_float(std::string& out, float value) {

@@ -105,6 +105,22 @@ void fsync_path(const std::string& path) {
   }
 }
 
+void fsync_stream(std::FILE* file, const std::string& path) {
+  if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0) {
+    const int err = errno;
+    fail(path, std::string("cannot be written to disk: ") + std::strerror(err),
+         err == ENOSPC ? "the disk is full" : "check the disk");
+  }
+}
+
+void rename_durable(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::rename(from, to, ec);
+  if (ec) fail(to, "cannot rename " + from + " to it: " + ec.message());
+  const fs::path parent = fs::path(to).parent_path();
+  fsync_path(parent.empty() ? "." : parent.string());
+}
+
 void seal_folder(const std::string& dir) {
   nlohmann::json files = nlohmann::json::object();
   for (const fs::path& f : files_of(dir)) {

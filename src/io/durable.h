@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,10 @@ inline constexpr char kManifestName[] = "manifest.json";
 
 // fsync of a file or a folder; throws clintorch::Error naming the path (ENOSPC, EIO, ...).
 void fsync_path(const std::string& path);
+// fflush + fsync of an open stream (`path` names it in errors).
+void fsync_stream(std::FILE* file, const std::string& path);
+// Renames `from` over `to` (same folder) and fsyncs the folder: the last step of a durable write.
+void rename_durable(const std::string& from, const std::string& to);
 
 // CRC-32C (Castagnoli) of `n` bytes, continuing from `crc` (0 to start).
 uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);

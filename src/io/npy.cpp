@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "io/durable.h"
 #include "util/error.h"
 
 namespace clintorch::io {
@@ -65,14 +66,13 @@ void NpyWriter::finish() {
       std::fwrite(header.data(), 1, header.size(), file_) != header.size()) {
     io_fail(partial_, "write failed");
   }
+  fsync_stream(file_, partial_);  // on disk before it gets its name
   if (std::fclose(file_) != 0) {
     file_ = nullptr;
     io_fail(partial_, "write failed");
   }
   file_ = nullptr;
-  std::error_code ec;
-  std::filesystem::rename(partial_, path_, ec);
-  if (ec) fail(path_, "cannot rename " + partial_ + " to it: " + ec.message());
+  rename_durable(partial_, path_);
 }
 
 }  // namespace clintorch::io
