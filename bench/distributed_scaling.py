@@ -9,7 +9,7 @@ the same global batch of 16, as
 Prints real tokens/s over steps 5..N of each run (from metrics.jsonl, logging_steps 1) and the
 scaling efficiency: 2 processes against 2 threads in one process, and against twice one thread.
 
-    .venv/bin/python bench/distributed_scaling.py [--steps 45] [--work-dir /tmp/ddp_bench]
+    .venv/bin/python bench/distributed_scaling.py [--steps 45] [--work-dir out/ddp_bench]
 """
 import argparse
 import json
@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared_data import ROOT, shared_datasets, work_dir
+from shared_data import ROOT, add_common_args, shared_datasets, work_dir
 
 
 
@@ -34,8 +34,7 @@ def window_tps(out_dir, first):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=45)
-    ap.add_argument("--work-dir", default="/tmp/clintorch_ddp_bench")
-    ap.add_argument("--binary", default=str(ROOT / "build" / "clintorch"))
+    add_common_args(ap, "ddp_bench")
     args = ap.parse_args(argv)
     shared = shared_datasets()
     if shared is None:

@@ -7,7 +7,7 @@ Prints sentences/s and latency p50/p99 at 1, 8 and 32 concurrent clients (the cl
 threads on the same 2 cores, a load the server shares its CPU with), and the latency of a lone
 short request at idle against the model's time for that sentence (from /metrics).
 
-    .venv/bin/python bench/serve_bench.py [--model DIR] [--lines 940] [--work-dir /tmp/sb]
+    .venv/bin/python bench/serve_bench.py [--model DIR] [--lines 940] [--work-dir out/serve_bench]
 """
 import argparse
 import http.client
@@ -23,23 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from shared_data import ROOT, shared_datasets, work_dir
+from shared_data import REFERENCE, add_common_args, ncbi_test_lines, shared_datasets, work_dir
 
-REFERENCE = ROOT / "bench" / "reference"
-
-
-
-def test_lines(shared, n):
-    lines, words = [], []
-    for raw in (shared / "ner_NCBI-disease" / "test.tsv").read_text(encoding="utf-8").splitlines():
-        if raw.strip():
-            words.append(raw.split("\t")[0])
-        elif words:
-            lines.append(" ".join(words))
-            words = []
-    if words:
-        lines.append(" ".join(words))
-    return lines[:n] if n else lines
 
 
 def free_port():
@@ -106,14 +91,13 @@ def main(argv=None):
     ap.add_argument("--model", help="a NER model folder (default: MiniLM with a fresh head)")
     ap.add_argument("--lines", type=int, default=0, help="test sentences (0: all)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--work-dir", default="/tmp/clintorch_serve_bench")
-    ap.add_argument("--binary", default=str(ROOT / "build" / "clintorch"))
+    add_common_args(ap, "serve_bench")
     args = ap.parse_args(argv)
     shared = shared_datasets()
     if shared is None:
         return 0
     work = work_dir(args.work_dir)
-    lines = test_lines(shared, args.lines)
+    lines = ncbi_test_lines(shared, args.lines)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), TOKENIZERS_PARALLELISM="false",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     model = Path(args.model) if args.model else work / "ner_fresh_head"
