@@ -105,7 +105,16 @@ struct ServedModel::Impl {
   std::atomic<int> incoming{0};
   std::thread worker;
 
-  void enqueue(std::unique_ptr<Job> job);
+  // Queues the job for the worker; its answer comes through the future.
+  std::future<json> enqueue(std::unique_ptr<Job> job);
+  // 413 when a request's texts exceed max_text_bytes.
+  void check_text_bytes(size_t bytes) const {
+    if (bytes > options.max_text_bytes) {
+      throw bad("the texts hold " + std::to_string(bytes) + " bytes, more than the server's " +
+                    std::to_string(options.max_text_bytes),
+                "inputs", 413);
+    }
+  }
   void run();
   std::vector<std::unique_ptr<Job>> next_batch();
   void run_predict(std::vector<std::unique_ptr<Job>>& jobs);
@@ -195,17 +204,11 @@ std::future<json> ServedModel::submit_predict(const json& body) {
       throw bad(e.what(), where.empty() ? "body" : where);
     }
   }
-  if (bytes > m.options.max_text_bytes) {
-    throw bad("the texts hold " + std::to_string(bytes) + " bytes, more than the server's " +
-                  std::to_string(m.options.max_text_bytes),
-              "inputs", 413);
-  }
+  m.check_text_bytes(bytes);
   job->features = m.predictor->features(job->docs);  // tokenised here, on the HTTP thread
   for (const uint32_t n : job->features->lengths()) job->tokens += n;
   job->documents = job->docs.size();
-  std::future<json> out = job->promise.get_future();
-  m.enqueue(std::move(job));
-  return out;
+  return m.enqueue(std::move(job));
 }
 
 std::future<json> ServedModel::submit_embed(const json& body) {
@@ -235,19 +238,14 @@ std::future<json> ServedModel::submit_embed(const json& body) {
   if (body.contains("pooling") && body["pooling"] != json(m.options.pooling)) {
     throw bad("this server pools with '" + m.options.pooling + "' (its --pooling)", "pooling");
   }
-  if (bytes > m.options.max_text_bytes) {
-    throw bad("the texts hold " + std::to_string(bytes) + " bytes, more than the server's " +
-                  std::to_string(m.options.max_text_bytes),
-              "inputs", 413);
-  }
+  m.check_text_bytes(bytes);
   job->tokens = bytes / 4 + 2 * job->texts.size();  // an estimate: tokenised on the worker
   job->documents = job->texts.size();
-  std::future<json> out = job->promise.get_future();
-  m.enqueue(std::move(job));
-  return out;
+  return m.enqueue(std::move(job));
 }
 
-void ServedModel::Impl::enqueue(std::unique_ptr<Job> job) {
+std::future<json> ServedModel::Impl::enqueue(std::unique_ptr<Job> job) {
+  std::future<json> out = job->promise.get_future();
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (stopping) throw bad("the server is shutting down", "", 503);
@@ -260,6 +258,7 @@ void ServedModel::Impl::enqueue(std::unique_ptr<Job> job) {
     queue.push_back(std::move(job));
   }
   wake.notify_one();
+  return out;
 }
 
 // Jobs of one kind from the head of the queue: up to max_batch_tokens, waiting up to

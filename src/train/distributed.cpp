@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -81,6 +82,28 @@ std::string describe(const std::exception& e) {
 
 int64_t bytes_of(const at::Tensor& t) {
   return t.numel() * static_cast<int64_t>(t.element_size());
+}
+
+// Buckets of `order` (indices into `tensors`): consecutive runs of one dtype and device of up to
+// 25 MB (a larger tensor is a bucket alone), one collective each.
+std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& tensors,
+                                              const std::vector<size_t>& order) {
+  constexpr int64_t kBucketBytes = 25 << 20;
+  std::vector<std::vector<size_t>> buckets;
+  int64_t bytes = 0;
+  for (const size_t i : order) {
+    const at::Tensor& t = tensors[i];
+    const bool fits = !buckets.empty() && bytes + bytes_of(t) <= kBucketBytes &&
+                      tensors[buckets.back().front()].scalar_type() == t.scalar_type() &&
+                      tensors[buckets.back().front()].device() == t.device();
+    if (!fits) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += bytes_of(t);
+  }
+  return buckets;
 }
 
 template <typename T>
@@ -257,29 +280,12 @@ std::chrono::milliseconds ProcessGroup::timeout() const {
 }
 
 void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {
-  constexpr int64_t kBucketBytes = 25 << 20;
-  size_t begin = 0;
-  while (begin < tensors.size()) {
-    size_t end = begin;
-    int64_t bytes = 0;
-    while (end < tensors.size() &&
-           (end == begin || (bytes + bytes_of(tensors[end]) <= kBucketBytes &&
-                             tensors[end].scalar_type() == tensors[begin].scalar_type() &&
-                             tensors[end].device() == tensors[begin].device()))) {
-      bytes += bytes_of(tensors[end]);
-      ++end;
-    }
-    std::vector<at::Tensor> bucket(tensors.begin() + static_cast<std::ptrdiff_t>(begin),
-                                   tensors.begin() + static_cast<std::ptrdiff_t>(end));
-    impl_->run("all-reduce", what, [&] {
-      c10d::Backend& backend = impl_->backend_for(bucket.front());
-      if (bucket.size() == 1) {
-        backend.allreduce(bucket)->wait();
-      } else {
-        backend.allreduce_coalesced(bucket)->wait();
-      }
-    });
-    begin = end;
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  for (const auto& bucket : plan_buckets(tensors, order)) {
+    std::vector<at::Tensor> group;
+    for (const size_t i : bucket) group.push_back(tensors[i]);
+    all_reduce_sum_async(std::move(group), what)->wait();
   }
 }
 
@@ -367,25 +373,18 @@ struct ReadyHook : torch::autograd::PostAccumulateGradHook {
 GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group,
                                  const std::vector<at::Tensor>& params)
     : state_(std::make_shared<State>()) {
-  constexpr int64_t kBucketBytes = 25 << 20;
   state_->group = std::move(group);
   state_->params = params;
   state_->bucket_of.assign(params.size(), 0);
-  for (size_t k = params.size(); k-- > 0;) {  // reverse: the order backward finishes them
-    const at::Tensor& p = params[k];
-    auto& buckets = state_->buckets;
-    const bool fits = !buckets.empty() && [&] {
-      int64_t bytes = bytes_of(p);
-      const at::Tensor& first = params[buckets.back().front()];
-      for (const size_t i : buckets.back()) bytes += bytes_of(params[i]);
-      return bytes <= kBucketBytes && first.scalar_type() == p.scalar_type() &&
-             first.device() == p.device();
-    }();
-    if (!fits) buckets.emplace_back();
-    buckets.back().push_back(k);
-    state_->bucket_of[k] = buckets.size() - 1;
-    torch::autograd::impl::set_post_acc_grad_hooks(
-        p, std::make_unique<ReadyHook>(std::weak_ptr<State>(state_), k));
+  std::vector<size_t> reverse(params.size());  // the order backward finishes them
+  std::iota(reverse.rbegin(), reverse.rend(), size_t{0});
+  state_->buckets = plan_buckets(params, reverse);
+  for (size_t b = 0; b < state_->buckets.size(); ++b) {
+    for (const size_t k : state_->buckets[b]) {
+      state_->bucket_of[k] = b;
+      torch::autograd::impl::set_post_acc_grad_hooks(
+          params[k], std::make_unique<ReadyHook>(std::weak_ptr<State>(state_), k));
+    }
   }
 }
 
