@@ -25,27 +25,18 @@ import pytest
 from safetensors.numpy import load_file
 
 from conftest import SOURCE_DIR
-from train_util import write_recipe
+from train_util import ner_recipe, write_recipe
 
-NER_DIR = SOURCE_DIR / "datasets" / "ner_clinical_sample"
 STEPS = 20
 
 
 def recipe(tmp_path, minilm_dir, name, **training):
-    return write_recipe(tmp_path / f"{name}.yaml", {
-        "model": {"pretrained": str(minilm_dir)},
-        "tokenizer": {"max_seq_length": 64},
-        "task": {"name": "token_classification"},
-        "data": {"train_file": str(NER_DIR / "train.conll"),
-                 "validation_file": str(NER_DIR / "dev.conll")},
-        "training": {"learning_rate": 3e-4, "per_device_train_batch_size": 4,
-                     "gradient_accumulation_steps": 2, "max_steps": STEPS, "device": "cpu",
-                     "seed": 3, **training},
-        "evaluation": {"eval_strategy": "steps", "eval_steps": 10, "save_strategy": "no"},
-        "distributed": {"timeout_s": 60},
-        "output": {"output_dir": str(tmp_path / name)},
-        "logging": {"tensorboard": False, "progress_bar": "never", "logging_steps": 1},
-    })
+    r = ner_recipe(minilm_dir, tmp_path / name, validation=True,
+                   evaluation={"eval_strategy": "steps", "eval_steps": 10, "save_strategy": "no"},
+                   **{"learning_rate": 3e-4, "gradient_accumulation_steps": 2, "max_steps": STEPS,
+                      "seed": 3, **training})
+    r["distributed"] = {"timeout_s": 60}
+    return write_recipe(tmp_path / f"{name}.yaml", r)
 
 
 def env_for(threads="1"):

@@ -4,24 +4,13 @@ damaged checkpoint is an error naming the file; `last` skips damaged or incomple
 warning and takes the newest complete one."""
 import json
 
-from conftest import SOURCE_DIR, run_cli
-from train_util import write_recipe
-
-NER_DIR = SOURCE_DIR / "datasets" / "ner_clinical_sample"
-
+from conftest import run_cli
+from train_util import ner_recipe, write_recipe
 
 def recipe(tmp_path, minilm_dir, **training):
-    return write_recipe(tmp_path / "r.yaml", {
-        "model": {"pretrained": str(minilm_dir)},
-        "tokenizer": {"max_seq_length": 64},
-        "task": {"name": "token_classification"},
-        "data": {"train_file": str(NER_DIR / "train.conll")},
-        "training": {"learning_rate": 1e-4, "per_device_train_batch_size": 4, "max_steps": 4,
-                     "device": "cpu", "seed": 2, "threads": 1, **training},
-        "evaluation": {"save_strategy": "steps", "save_steps": 2},
-        "output": {"output_dir": str(tmp_path / "out")},
-        "logging": {"tensorboard": False, "progress_bar": "never"},
-    })
+    return write_recipe(tmp_path / "r.yaml", ner_recipe(
+        minilm_dir, tmp_path / "out", evaluation={"save_strategy": "steps", "save_steps": 2},
+        **{"learning_rate": 1e-4, "max_steps": 4, "seed": 2, "threads": 1, **training}))
 
 
 def test_checkpoints_carry_a_manifest_that_resume_verifies(clintorch_bin, minilm_dir, tmp_path):

@@ -10,26 +10,16 @@ import json
 import numpy as np
 from safetensors.numpy import load_file
 
-from conftest import SOURCE_DIR, run_cli
-from train_util import write_recipe
-
-NER_DIR = SOURCE_DIR / "datasets" / "ner_clinical_sample"
-
+from conftest import run_cli
+from train_util import ner_recipe, write_recipe
 
 def diverging(tmp_path, minilm_dir, name, **training):
-    return write_recipe(tmp_path / f"{name}.yaml", {
-        "model": {"pretrained": str(minilm_dir)},
-        "tokenizer": {"max_seq_length": 64},
-        "task": {"name": "token_classification"},
-        "data": {"train_file": str(NER_DIR / "train.conll"),
-                 "validation_file": str(NER_DIR / "dev.conll")},
-        "training": {"learning_rate": 1e30, "per_device_train_batch_size": 4, "max_steps": 12,
-                     "warmup_ratio": 0.0, "device": "cpu", "seed": 1, "threads": 1, **training},
-        "evaluation": {"eval_strategy": "steps", "eval_steps": 1, "save_strategy": "steps",
-                       "save_steps": 1, "metric_for_best_model": "loss"},
-        "output": {"output_dir": str(tmp_path / name)},
-        "logging": {"tensorboard": False, "progress_bar": "never", "logging_steps": 1},
-    })
+    return write_recipe(tmp_path / f"{name}.yaml", ner_recipe(
+        minilm_dir, tmp_path / name, validation=True,
+        evaluation={"eval_strategy": "steps", "eval_steps": 1, "save_strategy": "steps",
+                    "save_steps": 1, "metric_for_best_model": "loss"},
+        **{"learning_rate": 1e30, "max_steps": 12, "warmup_ratio": 0.0, "seed": 1, "threads": 1,
+           **training}))
 
 
 def assert_checkpoints_finite(out):

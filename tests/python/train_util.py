@@ -47,17 +47,22 @@ def write_recipe(path, sections):
     return path
 
 
-def ner_recipe(model_dir, output_dir, **training):
+def ner_recipe(model_dir, output_dir, evaluation=None, validation=False, **training):
+    """The NER recipe on the clinical sample; `evaluation` replaces the evaluation section and
+    `validation` adds dev.conll as the validation file."""
     t = {"learning_rate": 1e-3, "per_device_train_batch_size": 4, "max_steps": 12,
          "device": "cpu", "seed": 7}
     t.update(training)
+    data = {"train_file": str(NER_DIR / "train.conll"), "format": "conll"}
+    if validation:
+        data["validation_file"] = str(NER_DIR / "dev.conll")
     return {
         "model": {"pretrained": str(model_dir)},
         "tokenizer": {"max_seq_length": 64},
         "task": {"name": "token_classification"},
-        "data": {"train_file": str(NER_DIR / "train.conll"), "format": "conll"},
+        "data": data,
         "training": t,
-        "evaluation": {"save_strategy": "no"},
+        "evaluation": evaluation if evaluation is not None else {"save_strategy": "no"},
         "output": {"output_dir": str(output_dir)},
         "logging": {"logging_steps": 1, "tensorboard": False, "progress_bar": "never"},
     }
