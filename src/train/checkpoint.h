@@ -72,8 +72,9 @@ struct LoadedCheckpoint {
   NamedTensorList rng;
 };
 
-// Reads the trainer files of a checkpoint folder (the weights are loaded by the caller).
-LoadedCheckpoint read_checkpoint(const std::string& dir);
+// Reads the trainer files of a checkpoint folder (the weights are loaded by the caller), after
+// checking its manifest (io::verify_manifest) unless the caller just did (`verified`).
+LoadedCheckpoint read_checkpoint(const std::string& dir, bool verified = false);
 
 // The checkpoint-<N> folders of output_dir, sorted by N (complete ones only).
 std::vector<std::string> list_checkpoints(const std::string& output_dir);

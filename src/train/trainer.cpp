@@ -103,7 +103,7 @@ void clear_previous_run(const std::string& out) {
 
 // ------------------------------------------------------------------------------------ trainer
 
-std::optional<std::string> Trainer::resume_dir() const {
+std::optional<LoadedCheckpoint> Trainer::read_resume_checkpoint() const {
   const std::string& resume = r_.training.resume_from_checkpoint;
   if (resume.empty()) return std::nullopt;
   if (resume == "last") {
@@ -117,7 +117,7 @@ std::optional<std::string> Trainer::resume_dir() const {
     // The newest complete one: a damaged or half-written checkpoint is skipped, with a warning.
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       const auto problem = io::verify_manifest(*it);
-      if (!problem) return *it;
+      if (!problem) return read_checkpoint(*it, /*verified=*/true);
       log_warning("skipping " + *it + ": " + *problem);
     }
     fail(r_.where("training.resume_from_checkpoint"),
@@ -125,7 +125,7 @@ std::optional<std::string> Trainer::resume_dir() const {
              " is complete (each was skipped above)",
          "start anew, or restore a checkpoint folder from a backup");
   }
-  return resume;
+  return read_checkpoint(resume);
 }
 
 void Trainer::prepare() {
@@ -159,11 +159,8 @@ void Trainer::prepare() {
     at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   }
   setup_ = setup_run(r_, check_);
-  const std::optional<std::string> resume = resume_dir();
-  if (resume) {
-    // Read it now: a broken checkpoint must fail before anything is written.
-    (void)read_checkpoint(*resume);
-  }
+  // Read now: a broken checkpoint must fail before anything is written.
+  const std::optional<LoadedCheckpoint> resume = read_resume_checkpoint();
   for (const auto& name : setup_.load_report.missing) {
     log_info("newly initialised (not in the checkpoint): " + name);
   }
@@ -202,7 +199,7 @@ void Trainer::prepare() {
   scheduler_ = std::make_unique<LrScheduler>(*optimizer_, schedule);
   if (r_.training.fp16) scaler_.init(device_);
   state_.metric_for_best_model = "eval_" + metric_name_;
-  if (resume) this->resume(*resume);
+  if (resume) this->resume(*resume);  // the checkpoint read above, not read again
 }
 
 void Trainer::open_outputs(bool resuming) {
@@ -243,8 +240,8 @@ void Trainer::build_optimizer() {
   optimizer_ = std::make_unique<AdamW>(build_param_groups(named, groups), adam);
 }
 
-void Trainer::resume(const std::string& dir) {
-  LoadedCheckpoint ckpt = read_checkpoint(dir);
+void Trainer::resume(const LoadedCheckpoint& ckpt) {
+  const std::string& dir = ckpt.dir;
   if (ckpt.state.max_steps != state_.max_steps) {
     log_warning("the checkpoint's run had " + std::to_string(ckpt.state.max_steps) +
                 " steps, this recipe gives " + std::to_string(state_.max_steps) +

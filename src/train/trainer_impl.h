@@ -96,8 +96,11 @@ class Trainer {
   void build_optimizer();
   // Data-parallel runs: rank 0's weights everywhere, the gradient reducer.
   void setup_data_parallel();
-  void resume(const std::string& dir);
-  std::optional<std::string> resume_dir() const;
+  // Restores the weights, optimizer, scheduler, RNG and data position of `ckpt`.
+  void resume(const LoadedCheckpoint& ckpt);
+  // The checkpoint training.resume_from_checkpoint names, read (and verified) once; nullopt
+  // when starting anew.
+  std::optional<LoadedCheckpoint> read_resume_checkpoint() const;
   // This rank's share of micro-batches [index, index + count) of `epoch` (their indices in
   // `mine`), and the labelled targets of all of them over every rank.
   int64_t load_micro_batches(int64_t epoch, int64_t index, int64_t count,
