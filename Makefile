@@ -3,7 +3,7 @@ export BUILD_DIR
 CTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup build quickstart test bench format clean
+.PHONY: setup build quickstart test bench sanitize fuzz format clean
 
 setup:
 	@bash tools/setup.sh
@@ -21,6 +21,17 @@ test: setup
 # `make test` also runs (CTest py.test_bench_smoke).
 bench: setup
 	CLINTORCH_BIN=$(BUILD_DIR)/clintorch bash bench/run $(BENCH_ARGS)
+
+# The C++ suite and the fuzz corpus replay built with ASan + UBSan (clang, build-san/; the first
+# build takes about 40 min on 2 cores). SANITIZE_TESTS=REGEX runs a subset.
+sanitize: setup
+	@bash tools/sanitize.sh sanitize
+
+# Every libFuzzer target of tests/fuzz/ for FUZZ_SECONDS each (default 60), then a table of
+# executions and crashes. FUZZ_TARGETS="safetensors recipe" picks some.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@bash tools/sanitize.sh fuzz $(FUZZ_SECONDS)
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i --style=file

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -209,9 +211,11 @@ void write_safetensors(const std::string& path,
   if (!out) fail(path, "cannot create " + tmp, "check that the directory exists and is writable");
   auto write = [&](const void* p, size_t n) {
     if (n && std::fwrite(p, 1, n, out) != n) {
+      const int err = errno;
       std::fclose(out);
       std::remove(tmp.c_str());
-      fail(path, "write failed (disk full?)");
+      fail(path, std::string("cannot be written: ") + std::strerror(err),
+           err == ENOSPC ? "the disk is full" : "check free space and permissions");
     }
   };
   uint8_t len[8];
@@ -225,8 +229,10 @@ void write_safetensors(const std::string& path,
     write(cpu.data_ptr(), static_cast<size_t>(cpu.numel()) * cpu.element_size());
   }
   if (std::fclose(out) != 0) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    fail(path, "write failed (disk full?)");
+    fail(path, std::string("cannot be written: ") + std::strerror(err),
+         err == ENOSPC ? "the disk is full" : "check free space and permissions");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);

@@ -3,9 +3,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "io/durable.h"
 #include "io/model_path.h"
@@ -136,24 +139,68 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   io::fsync_path(parent.empty() ? "." : parent.string());
 }
 
+namespace {
+
+// Test hook (tests/python/test_train_kill.py): CLINTORCH_TEST_CHECKPOINT_DELAY_MS=N pauses N ms
+// after each file of a checkpoint, so that a kill at a random moment often lands mid-write.
+void test_pause() {
+  static const int ms = [] {
+    const char* v = std::getenv("CLINTORCH_TEST_CHECKPOINT_DELAY_MS");
+    return v ? std::atoi(v) : 0;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// Removes the .checkpoint-N.tmp folders of writes that never finished (a kill, a full disk): a
+// complete checkpoint is always renamed to checkpoint-N, so these are partial by construction.
+void remove_partial_checkpoints(const std::string& output_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(std::string(".") + kPrefix, 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+}
+
+void write_checkpoint_files(const fs::path& dir, const CheckpointWriteInput& in) {
+  in.write_model(dir.string());
+  test_pause();
+  NamedTensorList optimizer;
+  optimizer.reserve(in.optimizer.size());
+  for (const auto& [k, t] : in.optimizer) optimizer.emplace_back(k, t.detach().to(torch::kCPU));
+  io::write_safetensors((dir / "optimizer.safetensors").string(), optimizer);
+  test_pause();
+  io::write_safetensors((dir / "rng_state.safetensors").string(), rng_states());
+  write_file_atomic((dir / "trainer_state.json").string(), in.state.to_json().dump(2) + "\n");
+  write_file_atomic((dir / "recipe.yaml").string(), in.recipe_yaml);
+  test_pause();
+  // Durable before it gets its name: every file synced, the manifest written last.
+  io::seal_folder(dir.string());
+  test_pause();
+}
+
+}  // namespace
+
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
   const std::string name = kPrefix + std::to_string(in.state.global_step);
   const fs::path final_dir = fs::path(output_dir) / name;
   const fs::path tmp_dir = fs::path(output_dir) / ("." + name + ".tmp");
   std::error_code ec;
-  fs::remove_all(tmp_dir, ec);
+  remove_partial_checkpoints(output_dir);
   fs::create_directories(tmp_dir, ec);
   if (ec) fail(tmp_dir.string(), "cannot be created: " + ec.message());
-  in.write_model(tmp_dir.string());
-  NamedTensorList optimizer;
-  optimizer.reserve(in.optimizer.size());
-  for (const auto& [k, t] : in.optimizer) optimizer.emplace_back(k, t.detach().to(torch::kCPU));
-  io::write_safetensors((tmp_dir / "optimizer.safetensors").string(), optimizer);
-  io::write_safetensors((tmp_dir / "rng_state.safetensors").string(), rng_states());
-  write_file_atomic((tmp_dir / "trainer_state.json").string(), in.state.to_json().dump(2) + "\n");
-  write_file_atomic((tmp_dir / "recipe.yaml").string(), in.recipe_yaml);
-  // Durable before it gets its name: every file synced, the manifest written last.
-  io::seal_folder(tmp_dir.string());
+  try {
+    write_checkpoint_files(tmp_dir, in);
+  } catch (const Error& e) {
+    // A failed write (e.g. a full disk) leaves the earlier checkpoints as they were and frees
+    // what it had written.
+    fs::remove_all(tmp_dir, ec);
+    fail(final_dir.string(), std::string("is not written: ") + e.what(),
+         "the earlier checkpoints are intact; free disk space and resume with "
+         "resume_from_checkpoint: last");
+  }
   // Replace an older checkpoint of the same step (a rerun after overwrite_output_dir).
   if (fs::exists(final_dir, ec)) {
     const fs::path old = fs::path(output_dir) / ("." + name + ".old");

@@ -94,8 +94,8 @@ void clear_previous_run(const std::string& out) {
   for (const auto& entry : fs::directory_iterator(out, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("checkpoint-", 0) == 0 || name.rfind(".checkpoint-", 0) == 0 ||
-        name == "export" || name == ".export.tmp" || name == "metrics.jsonl" ||
-        name == "trainer_state.json" || name == "runs") {
+        name == "export" || name == ".export.tmp" || name == ".export.old" ||
+        name == "metrics.jsonl" || name == "trainer_state.json" || name == "runs") {
       fs::remove_all(entry.path(), ec);
     }
   }
@@ -424,12 +424,22 @@ void Trainer::write_export(TrainResult& result) {
   const fs::path tmp = fs::path(r_.output.output_dir) / ".export.tmp";
   std::error_code ec;
   fs::remove_all(tmp, ec);
-  write_model_dir(tmp.string());
-  io::seal_folder(tmp.string());  // synced, with a manifest, before it gets its name
-  fs::remove_all(out, ec);
+  try {
+    write_model_dir(tmp.string());
+    io::seal_folder(tmp.string());  // synced, with a manifest, before it gets its name
+  } catch (const Error& e) {
+    fs::remove_all(tmp, ec);
+    fail(out.string(), std::string("is not written: ") + e.what(),
+         "the checkpoints are intact; free disk space and run `clintorch export` on one of them");
+  }
+  // The previous export is set aside, not deleted, until the new one has its name.
+  const fs::path old = fs::path(r_.output.output_dir) / ".export.old";
+  fs::remove_all(old, ec);
+  if (fs::exists(out, ec)) fs::rename(out, old, ec);
   fs::rename(tmp, out, ec);
   if (ec) fail(out.string(), "cannot be written: " + ec.message());
   io::fsync_path(r_.output.output_dir);
+  fs::remove_all(old, ec);
   result.export_dir = out.string();
   log_info("exported the " +
            std::string(r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty()
