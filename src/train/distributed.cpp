@@ -184,7 +184,8 @@ struct ProcessGroup::Impl {
     return nccl ? *nccl : static_cast<c10d::Backend&>(*gloo);
   }
 
-  // The NCCL plugin beside the executable (or CLINTORCH_NCCL_LIBRARY).
+  // The NCCL plugin beside the executable (a build folder), else in ../lib (an installed
+  // prefix), or CLINTORCH_NCCL_LIBRARY.
   c10::intrusive_ptr<c10d::Backend> open_nccl() {
     std::string path;
     if (const char* env = std::getenv("CLINTORCH_NCCL_LIBRARY")) {
@@ -194,8 +195,12 @@ struct ProcessGroup::Impl {
       const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
       if (n > 0) {
         exe[n] = '\0';
-        path = std::string(exe);
-        path = path.substr(0, path.rfind('/') + 1) + "libclintorch_nccl.so";
+        const std::string dir = std::string(exe).substr(0, std::string(exe).rfind('/') + 1);
+        path = dir + "libclintorch_nccl.so";
+        if (::access(path.c_str(), F_OK) != 0 &&
+            ::access((dir + "../lib/libclintorch_nccl.so").c_str(), F_OK) == 0) {
+          path = dir + "../lib/libclintorch_nccl.so";
+        }
       }
     }
     void* lib = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

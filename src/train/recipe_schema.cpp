@@ -73,6 +73,8 @@ KeyDecl make_key(const char* section, S Recipe::*member, T S::*field, const char
       return !((r.*member).*field).has_value();  // an optional choice (task.name)
     } else {
       (void)r;
+      (void)member;  // captured for the branches above (clang: -Wunused-lambda-capture)
+      (void)field;
       return false;
     }
   };
