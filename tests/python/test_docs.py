@@ -213,7 +213,10 @@ def prose(path):
     return re.sub(r"`[^`\n]*`", "", text)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[rel(p) for p in PAGES])
+LINK_PAGES = PAGES + [SOURCE_DIR / "CONTRIBUTING.md", SOURCE_DIR / "datasets" / "README.md"]
+
+
+@pytest.mark.parametrize("page", LINK_PAGES, ids=[rel(p) for p in LINK_PAGES])
 def test_relative_links_resolve(page):
     bad = []
     for target in LINK.findall(prose(page)):
