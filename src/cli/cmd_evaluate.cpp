@@ -1,6 +1,6 @@
 // `clintorch evaluate --model DIR --data FILE` (a labelled file) or `--recipe R [--checkpoint DIR]
 // [--split validation|test]` (the recipe's data, read as the trainer reads it): metrics as JSON and
-// a readable table. See README "Evaluation, prediction and export".
+// a readable table. See docs/inference.md "Evaluate, predict, export".
 #include <torch/torch.h>
 
 #include <cmath>

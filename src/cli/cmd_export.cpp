@@ -1,5 +1,5 @@
 // `clintorch export --checkpoint DIR --out DIR`: a trainer checkpoint (or the best / newest one of
-// a trainer output_dir) as a HuggingFace model directory. See README "Evaluation, prediction and
+// a trainer output_dir) as a HuggingFace model directory. See docs/inference.md "Evaluate, predict,
 // export".
 #include <cstdio>
 #include <memory>

@@ -1,5 +1,5 @@
 // `clintorch predict --model DIR --input FILE --output FILE`: streamed prediction on raw text or
-// JSONL, one JSON object per input line. See src/eval/predict.h and README "Evaluation,
+// JSONL, one JSON object per input line. See src/eval/predict.h and docs/inference.md "Evaluate,
 // prediction and export".
 #include <torch/torch.h>
 

@@ -1,5 +1,5 @@
 // `clintorch tokenize`: text lines on stdin -> one JSON object per encoded window on stdout
-// (tokens, ids, type ids, masks, offsets, word ids, sequence ids). See README "Tokenizer".
+// (tokens, ids, type ids, masks, offsets, word ids, sequence ids). See docs/tokenizer.md.
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>

@@ -34,7 +34,7 @@ void add_train(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_flag("--dump-config", args->dump,
                 "Print the merged recipe as YAML and exit (checks the keys, not the files)");
-  // Test and debug aids (README "Training"): hidden from --help.
+  // Test and debug aids (docs/training.md): hidden from --help.
   sub->add_option("--stop-after-steps", args->stop_after_steps,
                   "Stop as after SIGTERM (checkpoint, no export) after N optimizer steps; exit 0")
       ->check(CLI::NonNegativeNumber)
@@ -52,8 +52,8 @@ void add_train(CLI::App& app) {
       return;
     }
     train::TrainOptions options;
-    // Launched by torchrun or srun: join the process group (README "Training on several
-    // processes"); otherwise one process.
+    // Launched by torchrun or srun: join the process group (docs/training.md "Several processes and
+    // machines"); otherwise one process.
     const train::LaunchEnv env = train::launch_env_from_environment();
     if (env.distributed()) {
       options.process_group =

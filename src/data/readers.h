@@ -1,6 +1,6 @@
 // Dataset readers: one function per task family, each reading every supported file format of
-// that task into examples (see README "Datasets" for the formats and their options). Errors name
-// FILE:LINE and the offending key/label, never the text.
+// that task into examples (see docs/tasks-and-formats.md for the formats and their options).
+// Errors name FILE:LINE and the offending key/label, never the text.
 #pragma once
 
 #include <string>

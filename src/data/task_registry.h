@@ -1,7 +1,8 @@
 // The task registry: one entry per task, the one place that says what a task is called, which
 // head it trains and which file formats it reads (under which names, and how `auto` chooses).
 // Recipe validation (data.format), the readers, `clintorch evaluate --format`, `validate
-// --list-keys` and the README's format table all read this table, so they cannot disagree.
+// --list-keys` and the format table of docs/recipes.md all read this table, so they cannot
+// disagree.
 //
 //   const data::TaskSpec& ner = data::task_spec(data::Task::kTokenClassification);
 //   data::task_format(data::Task::kRelationExtraction, "jsonl", "data.format");  // kReJsonl
@@ -34,7 +35,7 @@ struct TaskSpec {
   std::vector<FormatName> formats;
   // What "auto" picks for a file: from its extension (and for NER JSONL its first line).
   Format (*detect)(const std::string& path);
-  // One line for the README / --list-keys: how auto decides.
+  // One line for docs/recipes.md / --list-keys: how auto decides.
   std::string auto_rule;
   // What the data layer does for the task (src/data/tasks/<task>.cpp).
   const TaskDataOps& (*data)();

@@ -8,7 +8,7 @@
 //          [E2]bleeding[/E2]", or BLUE-masked text with @GENE$/@DISEASE$)
 //   jsonl  {"text": ..., "id": optional, "text_pair": optional}; QA: {"question", "context"}
 // Output, one JSON object per non-empty input line, in input order: "id" (the input's id, else
-// the line number), "line", and the head's fields (see README "Evaluation, prediction and
+// the line number), "line", and the head's fields (see docs/inference.md "Evaluate, predict,
 // export"). Empty (or whitespace-only) lines are skipped with a warning naming the line.
 #pragma once
 

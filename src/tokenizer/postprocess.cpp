@@ -1,6 +1,6 @@
 // Pieces -> encodings: truncation (HF `truncate_encodings`), overflow windows with stride, the
 // [CLS] A [SEP] B [SEP] template, and padding. The window order and lengths follow HF
-// `tokenizers` exactly, including its corner cases (see README "Tokenizer").
+// `tokenizers` exactly, including its corner cases (see docs/tokenizer.md).
 #include <algorithm>
 #include <string>
 

@@ -2,7 +2,7 @@
 // `tokenizers` library): same ids, type ids, masks, offsets, word ids, truncation windows and
 // padding. No torch dependency; Unicode data comes from utf8proc.
 //
-// Pipeline (see ../shared/docs/tokenizer-spec.md and README "Tokenizer"):
+// Pipeline (see docs/tokenizer.md, which describes every step):
 //   added/special tokens split out of the raw text -> BertNormalizer (clean text, CJK spacing,
 //   accent stripping, lowercasing) -> BertPreTokenizer (whitespace + punctuation) -> WordPiece
 //   (linear-time trie matcher, `##` continuation, [UNK] for unmatchable or over-long words)

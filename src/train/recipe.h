@@ -2,8 +2,8 @@
 //
 // Every key is declared ONCE, in the tables below: C++ type, name, default, constraint, doc. The
 // same table defines the struct fields (with their defaults), drives parsing and validation,
-// `--dump-config`, `clintorch validate --list-keys` and the README's key reference. Code reads the
-// typed fields (`recipe.training.learning_rate`), never strings.
+// `--dump-config`, `clintorch validate --list-keys` and the key reference of docs/recipes.md. Code
+// reads the typed fields (`recipe.training.learning_rate`), never strings.
 //
 // A recipe is a YAML mapping of sections to mappings of keys:
 //
@@ -377,7 +377,7 @@ struct RecipeKeyInfo {
 std::vector<RecipeKeyInfo> recipe_keys();
 std::vector<std::string> recipe_sections();
 
-// The key reference as a Markdown table per section (the README's "Recipes" section).
+// The key reference as a Markdown table per section (docs/recipes.md, "Every key").
 std::string recipe_keys_markdown();
 
 }  // namespace clintorch::train

@@ -1,5 +1,5 @@
 // The recipe's key table (from the X-macro lists in recipe.h), the declared-key checks, and the
-// key reference (--list-keys, README).
+// key reference (--list-keys, docs/recipes.md).
 #include "train/recipe_schema.h"
 
 #include <sstream>

@@ -92,7 +92,7 @@ def test_hoc_conversion(shared_datasets, minilm_dir, tmp_path):
 def test_mtsamples_csv_equals_python_csv(shared_datasets, minilm_dir, tmp_path):
     """Our RFC 4180 reader against Python's csv module on the clinical mtsamples CSV. The shared
     copy is cut inside its last record (SOURCES.md): we report that record's line; the complete
-    part (first 325 lines, as README "Datasets" says) reads identically."""
+    part (first 325 lines, as docs/tasks-and-formats.md says) reads identically."""
     import csv
     import io
     src = shared_datasets / "cls_mtsamples" / "mtsamples.csv"

@@ -1,7 +1,7 @@
 """Parity of our encoder with transformers on the real all-MiniLM-L6-v2 (BERT, 6 layers, 384
 hidden), on texts of different lengths padded into one batch. Token ids come from transformers'
 tokenizer for that model. fp32: within 1e-4 max abs; bf16 autocast: within the tolerance
-documented in README.md ("Model and checkpoints")."""
+documented in docs/models.md."""
 import pytest
 import torch
 
@@ -17,7 +17,7 @@ TEXTS = [
     "Denies chest pain, shortness of breath, nausea or vomiting.",
 ]
 FP32_TOL = 1e-4
-# bf16 autocast vs fp32 (README.md documents these): on real (non-padding) tokens of
+# bf16 autocast vs fp32 (docs/models.md documents these): on real (non-padding) tokens of
 # last_hidden_state, max abs <= 0.05 and mean abs <= 0.005; mean-pooled sentence vectors have
 # cosine >= 0.9995; and our bf16 error stays within 1.5x of transformers' own bf16-autocast error.
 BF16_MAX_ABS = 0.05

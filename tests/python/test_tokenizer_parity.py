@@ -5,7 +5,7 @@ offsets (code points, as HF Python returns them), word ids and sequence ids, and
 windows and their sample mapping. Each check batches all its inputs through one CLI process.
 
 Named exceptions (where HF's fast tokenizer is itself wrong against the Python one, or silently
-does something unsafe, and we choose otherwise; see README "Tokenizer"):
+does something unsafe, and we choose otherwise; see docs/tokenizer.md):
   * EXCEPTION unicode-version: HF fast classifies characters with an old Unicode category table
     (crate unicode_categories), so punctuation assigned since (e.g. U+2E4F, Unicode 11) is not
     split off. We use utf8proc's current data, like the Python tokenizer (unicodedata).

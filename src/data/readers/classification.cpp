@@ -1,5 +1,5 @@
 // Classification readers: RFC 4180 CSV, TSV and JSONL; single-label, multi-label and regression
-// targets (README "Datasets").
+// targets (docs/tasks-and-formats.md).
 #include "data/readers.h"
 #include "data/readers/reader_util.h"
 

@@ -1,4 +1,5 @@
-// NER readers: CoNLL columns, tokens/tags JSONL and character-span JSONL (README "Datasets").
+// NER readers: CoNLL columns, tokens/tags JSONL and character-span JSONL
+// (docs/tasks-and-formats.md).
 #include "data/readers.h"
 #include "data/readers/reader_util.h"
 

@@ -1,5 +1,5 @@
 // Relation extraction readers: BLUE TSV (masked entities), JSONL with head/tail spans (markers
-// inserted), and the classification layouts (README "Datasets").
+// inserted), and the classification layouts (docs/tasks-and-formats.md).
 #include "data/readers.h"
 #include "data/readers/reader_util.h"
 

@@ -1,4 +1,4 @@
-// The SQuAD v1.1 / v2 reader: every answer checked against its context (README "Datasets").
+// The SQuAD v1.1 / v2 reader: every answer checked against its context (docs/tasks-and-formats.md).
 #include "data/readers.h"
 #include "data/readers/reader_util.h"
 

@@ -125,7 +125,7 @@ struct HeadInfo {
   // without the negative class).
   std::string metric_family;
   // The transformers class the export is (config.json "architectures"), or our own class name
-  // for formats transformers lacks (see README "Task heads").
+  // for formats transformers lacks (see docs/tasks-and-formats.md, "Task heads").
   std::string hf_architecture;
   // Whether the encoder keeps its pooler (BertForSequenceClassification does; the MLM, token
   // and QA classes are built with add_pooling_layer=False).
