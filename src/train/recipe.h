@@ -139,8 +139,8 @@ enum class NanPolicy { kStop, kSkip };               // training.nan_policy
   X(std::string, test_file, "", path(), "Data evaluated once at the end (empty: none)")           \
   X(std::string, format, "auto",                                                                  \
     format_choices(),                                                                             \
-    "File format, one the task reads (see the formats table in README \"Datasets\"); auto: from "  \
-    "the extension and the task")                                                                 \
+    "File format, one the task reads (see docs/tasks-and-formats.md); auto: from the extension "   \
+    "and the task")                                                                               \
   X(int64_t, token_column, 0, ge(0).tasks("token_classification"),                                \
     "CoNLL: column of the token (0-based)")                                                       \
   X(int64_t, tag_column, -1, ge(0).or_value(-1).tasks("token_classification"),                    \
