@@ -472,7 +472,8 @@ Tokenizer::Impl* build_impl(LoadSources& src, const TokenizerOptions& options,
                   lower_reason +
                   "), so those entries can never match. If the model was pretrained cased "
                   "(Bio_ClinicalBERT ships no tokenizer_config.json and hits exactly this), set "
-                  "`do_lower_case: false` in the recipe's tokenizer settings (or "
+                  "`do_lower_case: false` in the recipe's tokenizer settings (or name a "
+                  "cased config there, `config: configs/bio_clinicalbert`; or "
                   "\"do_lower_case\": false in tokenizer_config.json, or --no-lowercase for "
                   "`clintorch tokenize`).");
     }

@@ -94,7 +94,12 @@ enum class NanPolicy { kStop, kSkip };               // training.nan_policy
     "Tokens per sequence including [CLS]/[SEP]; longer inputs go through windows, never "         \
     "truncated. At most the model's max_position_embeddings")                                     \
   X(std::string, vocab_file, "", path(),                                                          \
-    "A vocab.txt to use instead of the model folder's")
+    "A vocab.txt to use instead of the model folder's")                                           \
+  X(std::string, config, "", path(),                                                              \
+    "A model config folder of configs/ (or a tokenizer_config.json): its do_lower_case, "         \
+    "strip_accents and tokenize_chinese_chars replace the model's own tokenizer files, e.g. "     \
+    "`configs/bio_clinicalbert` (cased) for a Bio_ClinicalBERT download; the keys above still "   \
+    "win (empty: the tokenizer_config.json beside model.config, else the model's files)")
 
 #define CLINTORCH_RECIPE_TASK_KEYS(X)                                                             \
   X(std::optional<data::Task>, name, std::nullopt, any().required(),                              \

@@ -70,12 +70,11 @@ void require_file(const std::string& path, const Recipe& r, const std::string& k
   if (fs::file_size(path, ec) == 0) fail(r.where(key), key + ": " + path + " is empty");
 }
 
-}  // namespace
-
-ModelFacts read_model_config(const std::string& config_path, const std::string& where,
-                             const std::string& key) {
-  std::ifstream in(config_path, std::ios::binary);
-  if (!in) fail(where, key + ": " + config_path + " cannot be read");
+// A JSON object file named by recipe `key` (set at `where`); errors name the file and line:col.
+nlohmann::json read_json_object(const std::string& path, const std::string& where,
+                                const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(where, key + ": " + path + " cannot be read");
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
@@ -83,10 +82,18 @@ ModelFacts read_model_config(const std::string& config_path, const std::string& 
   try {
     config = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(config_path + ":" + line_col(text, e.byte > 0 ? e.byte - 1 : 0),
+    fail(path + ":" + line_col(text, e.byte > 0 ? e.byte - 1 : 0),
          "not valid JSON (named by " + key + " at " + where + ")");
   }
-  if (!config.is_object()) fail(config_path, "a model config must be a JSON object");
+  if (!config.is_object()) fail(path, "must be a JSON object (named by " + key + ")");
+  return config;
+}
+
+}  // namespace
+
+ModelFacts read_model_config(const std::string& config_path, const std::string& where,
+                             const std::string& key) {
+  const nlohmann::json config = read_json_object(config_path, where, key);
   ModelFacts facts;
   facts.config_path = config_path;
   if (config.contains("model_type") && config["model_type"].is_string()) {
@@ -175,6 +182,55 @@ void check_vocab(const Recipe& r, RecipeCheck& check) {
   }
 }
 
+// The tokenizer settings of tokenizer.config (a configs/ folder or a tokenizer_config.json), else
+// of the tokenizer_config.json beside model.config's config.json (read as a model folder's would
+// be). A configs/ folder whose config.json has another vocab_size than the model is a warning.
+void check_tokenizer_config(const Recipe& r, RecipeCheck& check) {
+  std::error_code ec;
+  std::string key = "tokenizer.config", file;
+  if (!r.tokenizer.config.empty()) {
+    const fs::path given(r.tokenizer.config);
+    file =
+        fs::is_directory(given, ec) ? (given / "tokenizer_config.json").string() : given.string();
+    if (!fs::is_regular_file(file, ec)) {
+      fail(r.where(key), key + ": " + file + " does not exist",
+           "name a folder of configs/ (it holds tokenizer_config.json) or a tokenizer_config.json");
+    }
+  } else if (!r.model.config.empty()) {
+    key = "model.config";
+    file = (fs::path(r.model.config).parent_path() / "tokenizer_config.json").string();
+    if (!fs::is_regular_file(file, ec)) return;
+  } else {
+    return;
+  }
+  const nlohmann::json config = read_json_object(file, r.where(key), key);
+  TokenizerSettings& t = check.tokenizer;
+  t.path = file;
+  const auto flag = [&](const char* name, std::optional<bool>& out) {
+    const auto it = config.find(name);
+    if (it == config.end() || it->is_null()) return;
+    if (!it->is_boolean()) {
+      fail(file, std::string("\"") + name + "\" must be true, false or null, got " + it->dump(),
+           "named by " + key + " at " + r.where(key));
+    }
+    out = it->get<bool>();
+  };
+  flag("do_lower_case", t.do_lower_case);
+  flag("strip_accents", t.strip_accents);
+  flag("tokenize_chinese_chars", t.tokenize_chinese_chars);
+  const fs::path model_config = fs::path(file).parent_path() / "config.json";
+  if (key == "tokenizer.config" && fs::is_regular_file(model_config, ec) &&
+      fs::weakly_canonical(model_config, ec) != fs::weakly_canonical(check.model.config_path, ec)) {
+    const ModelFacts facts = read_model_config(model_config.string(), r.where(key), key);
+    if (facts.vocab_size != check.model.vocab_size) {
+      check.warnings.push_back(key + ": " + model_config.string() + " has vocab_size " +
+                               std::to_string(facts.vocab_size) + " but the model has " +
+                               std::to_string(check.model.vocab_size) +
+                               ": is this the config of that model?");
+    }
+  }
+}
+
 // Data files, the cache folder and the checkpoint to resume from exist.
 void check_data_files(const Recipe& r) {
   std::error_code ec;
@@ -236,6 +292,7 @@ RecipeCheck check_recipe_files(const Recipe& r) {
   RecipeCheck check;
   check_model_files(r, check);
   check_vocab(r, check);
+  check_tokenizer_config(r, check);
   check_data_files(r);
   check_output_folder(r, check);
   check_best_metric(r);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,20 @@ struct ModelFacts {
   int64_t vocab_size = 0;
 };
 
+// Tokenizer settings read from tokenizer.config, or from the tokenizer_config.json beside
+// model.config. Unset fields leave the setting to the model's own tokenizer files (HF's order);
+// the recipe's tokenizer keys override every field.
+struct TokenizerSettings {
+  std::string path;  // the tokenizer_config.json read ("" when none)
+  std::optional<bool> do_lower_case;
+  std::optional<bool> strip_accents;
+  std::optional<bool> tokenize_chinese_chars;
+};
+
 struct RecipeCheck {
   ModelFacts model;
   std::string vocab_path;             // the vocab.txt the tokenizer will read
+  TokenizerSettings tokenizer;        // tokenizer.config (or model.config's folder) settings
   std::vector<std::string> weights;   // weight files found in the model folder
   bool output_dir_not_empty = false;  // output_dir exists and holds files
   std::vector<std::string> warnings;  // printed by `validate`, not fatal

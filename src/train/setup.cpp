@@ -38,11 +38,12 @@ std::shared_ptr<data::Dataset> open_mlm(const Recipe& r, const std::string& path
 
 }  // namespace
 
-tok::TokenizerOptions tokenizer_options(const Recipe& r) {
+tok::TokenizerOptions tokenizer_options(const Recipe& r, const TokenizerSettings& file) {
   tok::TokenizerOptions o;
-  o.do_lower_case = r.tokenizer.do_lower_case;
-  o.strip_accents = r.tokenizer.strip_accents;
-  o.tokenize_chinese_chars = r.tokenizer.tokenize_chinese_chars;
+  o.do_lower_case = r.tokenizer.do_lower_case ? r.tokenizer.do_lower_case : file.do_lower_case;
+  o.strip_accents = r.tokenizer.strip_accents ? r.tokenizer.strip_accents : file.strip_accents;
+  o.tokenize_chinese_chars = r.tokenizer.tokenize_chinese_chars ? r.tokenizer.tokenize_chinese_chars
+                                                                : file.tokenize_chinese_chars;
   return o;
 }
 
@@ -235,7 +236,14 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
   torch::manual_seed(static_cast<uint64_t>(r.training.seed));
 
   // Tokenizer.
-  const tok::TokenizerOptions tok_options = tokenizer_options(r);
+  const tok::TokenizerOptions tok_options = tokenizer_options(r, check.tokenizer);
+  s.tokenizer_settings = check.tokenizer;
+  if (!check.tokenizer.path.empty()) {
+    log_info("tokenizer settings from " + check.tokenizer.path + " (do_lower_case " +
+             (tok_options.do_lower_case ? (*tok_options.do_lower_case ? "true" : "false")
+                                        : "from the model") +
+             ")");
+  }
   if (!r.tokenizer.vocab_file.empty()) {
     s.tokenizer = std::make_shared<tok::Tokenizer>(
         tok::Tokenizer::from_vocab_file(r.tokenizer.vocab_file, tok_options));
@@ -264,8 +272,9 @@ RunSetup setup_run(const Recipe& r, const RecipeCheck& check, const SetupOptions
 }
 
 void write_tokenizer_files(const std::string& dir, const Recipe& r, const RunSetup& s) {
-  const bool overrides = r.tokenizer.do_lower_case || r.tokenizer.strip_accents ||
-                         r.tokenizer.tokenize_chinese_chars || !r.tokenizer.vocab_file.empty();
+  const tok::TokenizerOptions given = tokenizer_options(r, s.tokenizer_settings);
+  const bool overrides = given.do_lower_case || given.strip_accents ||
+                         given.tokenize_chinese_chars || !r.tokenizer.vocab_file.empty();
   fs::create_directories(dir);
   const auto copy = [&](const fs::path& from, const std::string& name) {
     std::error_code ec;
@@ -296,7 +305,7 @@ void write_tokenizer_files(const std::string& dir, const Recipe& r, const RunSet
   }
   if (!config.contains("tokenizer_class")) config["tokenizer_class"] = "BertTokenizer";
   config["do_lower_case"] = s.tokenizer->do_lower_case();
-  if (r.tokenizer.strip_accents) config["strip_accents"] = s.tokenizer->strip_accents();
+  if (given.strip_accents) config["strip_accents"] = s.tokenizer->strip_accents();
   config["tokenize_chinese_chars"] = s.tokenizer->tokenize_chinese_chars();
   const std::string path = (fs::path(dir) / "tokenizer_config.json").string();
   std::ofstream out(path);

@@ -29,8 +29,10 @@ struct TokenizerOptions;
 
 namespace clintorch::train {
 
-// The tokenizer overrides of the recipe's tokenizer section.
-tok::TokenizerOptions tokenizer_options(const Recipe& recipe);
+// The tokenizer settings of a run: the recipe's tokenizer keys, else those of `file`
+// (tokenizer.config, or the tokenizer_config.json beside model.config); unset ones are left to
+// the model's own tokenizer files.
+tok::TokenizerOptions tokenizer_options(const Recipe& recipe, const TokenizerSettings& file = {});
 
 // The data layer's options for the recipe's task and data sections (readers, windows, cache,
 // labels from task.labels).
@@ -63,6 +65,8 @@ struct RunSetup {
   // Folder whose tokenizer files go into checkpoints and exports ("" when the vocabulary comes
   // from tokenizer.vocab_file; write_tokenizer_files handles both).
   std::string tokenizer_dir;
+  // The settings of tokenizer.config (or of model.config's folder) applied to the tokenizer.
+  TokenizerSettings tokenizer_settings;
   data::DataOptions data;
   model::HeadOptions head;
   // The training features (a TaskDataset, or an MlmCorpus / the training part of its split).

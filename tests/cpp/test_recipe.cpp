@@ -12,9 +12,11 @@
 #include "data/labels.h"
 #include "data/windows.h"
 #include "test_helpers.h"
+#include "tokenizer/tokenizer.h"
 #include "train/recipe.h"
 #include "train/recipe_check.h"
 #include "train/schedule.h"
+#include "train/setup.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -365,6 +367,54 @@ TEST(Recipe, ExtendsLaterWinsSetWinsLastPathsRelativeToTheirFile) {
   EXPECT_EQ(check.model.max_position_embeddings, 512);
   EXPECT_EQ(check.model.num_hidden_layers, 2);
   EXPECT_FALSE(fs::exists(dir.out()));
+}
+
+// tokenizer.config (a configs/ folder, or its tokenizer_config.json) and the tokenizer_config.json
+// beside model.config give the tokenizer settings; the recipe's tokenizer keys win over both.
+TEST(Recipe, TokenizerConfigGivesSettingsAndTheKeysWin) {
+  using clintorch::train::check_recipe_files;
+  using clintorch::train::tokenizer_options;
+  RecipeDir dir;
+  dir.write("cfg/tokenizer_config.json", R"({"do_lower_case": false, "strip_accents": null})");
+  dir.write("r.yaml", dir.good("tokenizer:\n  config: cfg\n"));
+  const Recipe r = load_recipe(dir.path("r.yaml"));
+  const auto check = check_recipe_files(r);
+  EXPECT_NE(check.tokenizer.path.find("cfg/tokenizer_config.json"), std::string::npos);
+  EXPECT_EQ(check.tokenizer.do_lower_case, std::optional<bool>(false));
+  EXPECT_FALSE(check.tokenizer.strip_accents.has_value());  // null: left to the model's files
+  EXPECT_EQ(tokenizer_options(r, check.tokenizer).do_lower_case, std::optional<bool>(false));
+  const Recipe keyed = load_recipe(dir.path("r.yaml"), {"tokenizer.do_lower_case=true"});
+  EXPECT_EQ(tokenizer_options(keyed, check_recipe_files(keyed).tokenizer).do_lower_case,
+            std::optional<bool>(true));
+  // Without tokenizer.config nothing is read for a model folder.
+  EXPECT_TRUE(check_recipe_files(load_recipe(dir.path("r.yaml"), {"tokenizer.config=''"}))
+                  .tokenizer.path.empty());
+
+  // model.config: the tokenizer_config.json beside its config.json, as a model folder's.
+  dir.write("new/config.json",
+            R"({"model_type": "bert", "max_position_embeddings": 512, "num_hidden_layers": 2,
+                "hidden_size": 32, "vocab_size": 100})");
+  dir.write("new/tokenizer_config.json", R"({"do_lower_case": false})");
+  dir.write("m.yaml",
+            "model:\n  config: new/config.json\ntokenizer:\n  vocab_file: model/vocab.txt\n"
+            "task:\n  name: token_classification\ndata:\n  train_file: data/train.conll\n"
+            "output:\n  output_dir: " +
+                dir.out().string() + "\n");
+  const auto from_model_config = check_recipe_files(load_recipe(dir.path("m.yaml"))).tokenizer;
+  EXPECT_EQ(from_model_config.do_lower_case, std::optional<bool>(false));
+  EXPECT_TRUE(from_model_config.tokenize_chinese_chars == std::nullopt);
+
+  // Errors name the file and the field, never a value from the data.
+  dir.write("bad/tokenizer_config.json", R"({"tokenize_chinese_chars": 1})");
+  dir.write("b.yaml", dir.good("tokenizer:\n  config: bad\n"));
+  expect_error(dir, "b.yaml", {},
+               {"bad/tokenizer_config.json",
+                "\"tokenize_chinese_chars\" must be true, false or null", "tokenizer.config"});
+  dir.write("j.yaml", dir.good("tokenizer:\n  config: bad/tokenizer_config.json\n"));
+  dir.write("bad/tokenizer_config.json", "{\"do_lower_case\": tru");
+  expect_error(dir, "j.yaml", {}, {"tokenizer_config.json:1:", "not valid JSON"});
+  dir.write("a.yaml", dir.good("tokenizer:\n  config: absent\n"));
+  expect_error(dir, "a.yaml", {}, {"tokenizer.config", "absent", "does not exist"});
 }
 
 TEST(Recipe, SetValuesAreTypedAsYaml) {
