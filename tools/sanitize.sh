@@ -71,6 +71,7 @@ case "$mode" in
       findings="$SAN_BUILD_DIR/fuzz/findings/$t"
       mkdir -p "$work" "$findings"
       log="$SAN_BUILD_DIR/fuzz/$t.log"
+      touch "$SAN_BUILD_DIR/fuzz/$t.start"  # findings of this run: files newer than it
       say "$t: ${seconds} s"
       rc=0
       "$SAN_BUILD_DIR/tests/fuzz/clintorch_fuzz_$t" -max_total_time="$seconds" -max_len=8192 \
@@ -78,7 +79,7 @@ case "$mode" in
         "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
       execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
       rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-      crashes=$(find "$findings" -type f | wc -l)
+      crashes=$(find "$findings" -type f -newer "$SAN_BUILD_DIR/fuzz/$t.start" | wc -l)
       table+="| $t | $seconds | ${execs:-0} | ${rate:-0} | $(ls "$work" | wc -l) | $crashes |\n"
       if ((rc != 0)); then
         failed=1
