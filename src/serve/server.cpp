@@ -2,11 +2,14 @@
 
 #include <httplib.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -84,6 +87,7 @@ class Server {
   httplib::Server http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> done_{false};
+  int listen_fd_ = -1;
 };
 
 void Server::routes() {
@@ -96,6 +100,14 @@ void Server::routes() {
   http_.set_keep_alive_max_count(1000);
   http_.set_keep_alive_timeout(5);
   http_.set_tcp_nodelay(true);  // answers leave at once (no Nagle + delayed-ACK stall)
+  // cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into the
+  // library): a burst of more new connections than that, on a loaded machine, overflowed the
+  // accept queue and clients saw resets. The listening socket is remembered here and run()
+  // raises its backlog after binding (listen() on a listening socket sets a new backlog).
+  http_.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = sock;
+  });
   http_.set_read_timeout(o_.read_timeout_s, 0);
   http_.set_write_timeout(o_.read_timeout_s, 0);
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -191,6 +203,9 @@ int Server::run() {
   if (port < 0) {
     fail(o_.host + ":" + std::to_string(o_.port), "cannot be bound",
          "another process may use the port; choose another with --port");
+  }
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
+    log_warning(std::string("cannot raise the listen backlog: ") + std::strerror(errno));
   }
   // SIGTERM/SIGINT are blocked in every thread (serve() did so first); this one waits for them.
   std::thread signals([this] {

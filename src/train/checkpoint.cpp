@@ -151,19 +151,6 @@ void test_pause() {
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// Removes the .checkpoint-N.tmp folders of writes that never finished (a kill, a full disk): a
-// complete checkpoint is always renamed to checkpoint-N, so these are partial by construction.
-void remove_partial_checkpoints(const std::string& output_dir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(std::string(".") + kPrefix, 0) == 0 && name.size() > 4 &&
-        name.compare(name.size() - 4, 4, ".tmp") == 0) {
-      fs::remove_all(entry.path(), ec);
-    }
-  }
-}
-
 void write_checkpoint_files(const fs::path& dir, const CheckpointWriteInput& in) {
   in.write_model(dir.string());
   test_pause();
@@ -182,6 +169,17 @@ void write_checkpoint_files(const fs::path& dir, const CheckpointWriteInput& in)
 }
 
 }  // namespace
+
+void remove_partial_checkpoints(const std::string& output_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(std::string(".") + kPrefix, 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+}
 
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
   const std::string name = kPrefix + std::to_string(in.state.global_step);

@@ -205,6 +205,7 @@ void Trainer::prepare() {
 void Trainer::open_outputs(bool resuming) {
   if (r_.output.overwrite_output_dir && !resuming) clear_previous_run(r_.output.output_dir);
   fs::create_directories(r_.output.output_dir);
+  remove_partial_checkpoints(r_.output.output_dir);  // of a run killed while writing one
   write_file_atomic((fs::path(r_.output.output_dir) / "recipe.yaml").string(), dump_recipe(r_));
   metrics_ =
       std::make_unique<MetricsLog>((fs::path(r_.output.output_dir) / "metrics.jsonl").string());

@@ -19,7 +19,9 @@ import torch
 from conftest import clintorch_bin, minilm_dir  # noqa: F401 (fixtures)
 from train_util import ner_recipe, train, write_recipe, write_tiny_ner_model
 
-STEPS = 30
+# Long enough that no killed run can reach the end (each checkpoint write takes at least
+# 4 x DELAY_MS, and the killed runs save every step); the other runs save nothing and are quick.
+STEPS = 300
 KILLS = 20
 DELAY_MS = 60
 
@@ -31,11 +33,11 @@ def model_dir(minilm_dir, tmp_path_factory):
     return d
 
 
-def recipe(model_dir, out, resume=False):
-    r = ner_recipe(model_dir, out, evaluation={"save_strategy": "steps", "save_steps": 1,
-                                               "save_total_limit": 3},
-                   max_steps=STEPS, gradient_accumulation_steps=2, warmup_steps=2,
-                   deterministic=True, threads=1)
+def recipe(model_dir, out, resume=False, save=True):
+    evaluation = {"save_strategy": "steps", "save_steps": 1, "save_total_limit": 3} if save \
+        else {"save_strategy": "no"}
+    r = ner_recipe(model_dir, out, evaluation=evaluation, max_steps=STEPS,
+                   gradient_accumulation_steps=2, warmup_steps=2, deterministic=True, threads=1)
     r["output"]["overwrite_output_dir"] = True
     if resume:
         r["training"]["resume_from_checkpoint"] = "last"
@@ -53,7 +55,7 @@ def complete(ckpt):
 
 def test_twenty_kills_then_resume_equal_the_uninterrupted_run(clintorch_bin, model_dir, tmp_path):
     full = tmp_path / "full"
-    train(clintorch_bin, write_recipe(tmp_path / "full.yaml", recipe(model_dir, full)))
+    train(clintorch_bin, write_recipe(tmp_path / "full.yaml", recipe(model_dir, full, save=False)))
 
     out = tmp_path / "killed"
     fresh = write_recipe(tmp_path / "fresh.yaml", recipe(model_dir, out))
@@ -79,8 +81,9 @@ def test_twenty_kills_then_resume_equal_the_uninterrupted_run(clintorch_bin, mod
         for ckpt in out.glob("checkpoint-*"):
             assert complete(ckpt), f"kill {kill}: {ckpt.name} has its name but is incomplete"
 
-    # The last run finishes (no pause, no kill).
-    done = train(clintorch_bin, resume)
+    # The last run finishes (no pause, no kill, no more checkpoints).
+    done = train(clintorch_bin, write_recipe(tmp_path / "finish.yaml",
+                                             recipe(model_dir, out, resume=True, save=False)))
     assert "skipping" not in done.stderr, done.stderr
     assert not list(out.glob(".checkpoint-*.tmp")), "a partial checkpoint was left behind"
     # The kills landed in many places, several of them in the middle of a checkpoint write.
