@@ -181,6 +181,21 @@ void remove_partial_checkpoints(const std::string& output_dir) {
   }
 }
 
+// Deletes a checkpoint folder so that a kill in the middle never leaves a half-deleted folder
+// under a checkpoint-N name (`last` would skip it, a named resume would refuse it): first renamed
+// to a hidden .checkpoint-N.deleted.tmp, which remove_partial_checkpoints also clears.
+void remove_checkpoint(const std::string& dir, std::error_code& ec) {
+  const fs::path p(dir);
+  std::string name = p.filename().string();
+  name.insert(0, 1, '.');
+  name.append(".deleted.tmp");
+  const fs::path hidden = p.parent_path() / name;
+  fs::remove_all(hidden, ec);
+  fs::rename(p, hidden, ec);
+  if (ec) return;
+  fs::remove_all(hidden, ec);
+}
+
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
   const std::string name = kPrefix + std::to_string(in.state.global_step);
   const fs::path final_dir = fs::path(output_dir) / name;
@@ -200,12 +215,7 @@ std::string write_checkpoint(const std::string& output_dir, const CheckpointWrit
          "resume_from_checkpoint: last");
   }
   // Replace an older checkpoint of the same step (a rerun after overwrite_output_dir).
-  if (fs::exists(final_dir, ec)) {
-    const fs::path old = fs::path(output_dir) / ("." + name + ".old");
-    fs::remove_all(old, ec);
-    fs::rename(final_dir, old, ec);
-    fs::remove_all(old, ec);
-  }
+  if (fs::exists(final_dir, ec)) remove_checkpoint(final_dir.string(), ec);
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) fail(final_dir.string(), "cannot be written: " + ec.message());
   io::fsync_path(output_dir);
@@ -270,7 +280,7 @@ std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64
     // The newest checkpoint stays (a resume needs it).
     if (dir == all.back()) break;
     std::error_code ec;
-    fs::remove_all(dir, ec);
+    remove_checkpoint(dir, ec);
     if (ec) {
       log_warning("could not delete " + dir + ": " + ec.message());
       continue;

@@ -11,14 +11,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import clintorch_bin, minilm_dir  # noqa: F401 (fixtures)
-from train_util import NER_DIR, metrics, ner_recipe, train, write_recipe, write_tiny_ner_model
-
-
-@pytest.fixture(scope="module")
-def model_dir(minilm_dir, tmp_path_factory):
-    d = tmp_path_factory.mktemp("init")
-    write_tiny_ner_model(d, minilm_dir, dropout=0.1)
-    return d
+from train_util import NER_DIR, metrics, ner_recipe, train, write_recipe
+from train_util import model_dir  # noqa: F401 (fixture)
 
 
 def with_eval(r, **evaluation):

@@ -12,25 +12,18 @@ import signal
 import subprocess
 import time
 
-import pytest
 from safetensors.torch import load_file
 import torch
 
 from conftest import clintorch_bin, minilm_dir  # noqa: F401 (fixtures)
-from train_util import ner_recipe, train, write_recipe, write_tiny_ner_model
+from train_util import ner_recipe, train, write_recipe
+from train_util import model_dir  # noqa: F401 (fixture)
 
 # Long enough that no killed run can reach the end (each checkpoint write takes at least
 # 4 x DELAY_MS, and the killed runs save every step); the other runs save nothing and are quick.
 STEPS = 300
 KILLS = 20
 DELAY_MS = 60
-
-
-@pytest.fixture(scope="module")
-def model_dir(minilm_dir, tmp_path_factory):
-    d = tmp_path_factory.mktemp("init")
-    write_tiny_ner_model(d, minilm_dir, dropout=0.1)
-    return d
 
 
 def recipe(model_dir, out, resume=False, save=True):

@@ -10,16 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import clintorch_bin, minilm_dir  # noqa: F401 (fixtures)
-from train_util import metrics, ner_recipe, train, write_recipe, write_tiny_ner_model
+from train_util import metrics, ner_recipe, train, write_recipe
+from train_util import model_dir  # noqa: F401 (fixture)
 
 STEPS = 12
-
-
-@pytest.fixture(scope="module")
-def model_dir(minilm_dir, tmp_path_factory):
-    d = tmp_path_factory.mktemp("init")
-    write_tiny_ner_model(d, minilm_dir, dropout=0.1)
-    return d
 
 
 def recipe(model_dir, out):

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import BertConfig, BertForTokenClassification
 
@@ -39,6 +40,15 @@ def write_tiny_ner_model(out_dir, minilm_dir, dropout=0.0, seed=0):
     for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(Path(minilm_dir) / name, Path(out_dir) / name)
     return labels
+
+
+@pytest.fixture(scope="module")
+def model_dir(minilm_dir, tmp_path_factory):
+    """A tiny NER model with dropout 0.1, written once per test file (tests import this
+    fixture: the resumed runs must restore the dropout RNG to end bitwise equal)."""
+    d = tmp_path_factory.mktemp("init")
+    write_tiny_ner_model(d, minilm_dir, dropout=0.1)
+    return d
 
 
 def write_recipe(path, sections):
