@@ -62,7 +62,7 @@ def run(bin_path, *args, timeout=300):
 
 def test_there_is_a_recipe_per_use_case():
     names = {p.stem for p in RECIPES}
-    # One per clinical use case of README "Recipes" (issue #16); a rename must update both.
+    # One per clinical use case of docs/recipes.md "Recipes by use case"; a rename updates both.
     expected = {"mlm_clinical_notes", "mlm_clinical_notes_wwm", "ner_i2b2_2010",
                 "ner_spans_jsonl", "ner_i2b2_2010_crf", "ner_deid_i2b2_2014", "cls_mednli",
                 "cls_hoc_multilabel", "cls_mtsamples_specialty", "cls_long_notes_windows",
