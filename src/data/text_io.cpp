@@ -306,6 +306,9 @@ nlohmann::json parse_json(std::string_view text, const std::string& file, size_t
     const auto lc = LineTable(text).locate(std::min(pos, text.size()));
     fail(file + ":" + std::to_string(line + lc.first) + ":" + std::to_string(lc.second + 1),
          "invalid JSON", "each line of a JSONL file must be one JSON object");
+  } catch (const nlohmann::json::exception&) {  // out_of_range 406: a number past double's range
+    fail(file + ":" + std::to_string(line), "invalid JSON: a number is out of range",
+         "numbers must fit a 64-bit float");
   }
 }
 

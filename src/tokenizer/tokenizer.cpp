@@ -102,6 +102,8 @@ json read_json(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail(path, std::string("invalid JSON: ") + e.what(), "fix or remove the file");
+  } catch (const json::exception&) {  // out_of_range 406: a number past double's range
+    fail(path, "invalid JSON: a number is out of range", "fix or remove the file");
   }
 }
 

@@ -84,6 +84,8 @@ nlohmann::json read_json_object(const std::string& path, const std::string& wher
   } catch (const nlohmann::json::parse_error& e) {
     fail(path + ":" + line_col(text, e.byte > 0 ? e.byte - 1 : 0),
          "not valid JSON (named by " + key + " at " + where + ")");
+  } catch (const nlohmann::json::exception&) {  // out_of_range 406: a number past double's range
+    fail(path, "not valid JSON: a number is out of range (named by " + key + " at " + where + ")");
   }
   if (!config.is_object()) fail(path, "must be a JSON object (named by " + key + ")");
   return config;
