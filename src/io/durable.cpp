@@ -121,6 +121,37 @@ void rename_durable(const std::string& from, const std::string& to) {
   fsync_path(parent.empty() ? "." : parent.string());
 }
 
+namespace {
+
+fs::path aside_name(const fs::path& dir) {
+  std::string name = dir.filename().string();
+  name.insert(0, 1, '.');
+  name.append(".deleted.tmp");
+  return dir.parent_path() / name;
+}
+
+}  // namespace
+
+void remove_folder(const std::string& dir, std::error_code& ec) {
+  const fs::path aside = aside_name(dir);
+  fs::remove_all(aside, ec);
+  fs::rename(dir, aside, ec);
+  if (ec) return;
+  fs::remove_all(aside, ec);
+}
+
+void replace_folder(const std::string& from, const std::string& to) {
+  const fs::path aside = aside_name(to);
+  std::error_code ec;
+  fs::remove_all(aside, ec);
+  if (fs::exists(to, ec)) fs::rename(to, aside, ec);
+  fs::rename(from, to, ec);
+  if (ec) fail(to, "cannot be written: cannot rename " + from + " to it: " + ec.message());
+  const fs::path parent = fs::path(to).parent_path();
+  fsync_path(parent.empty() ? "." : parent.string());
+  fs::remove_all(aside, ec);
+}
+
 void seal_folder(const std::string& dir) {
   nlohmann::json files = nlohmann::json::object();
   for (const fs::path& f : files_of(dir)) {

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <system_error>
 
 namespace clintorch::io {
 
@@ -27,6 +28,14 @@ void fsync_path(const std::string& path);
 void fsync_stream(std::FILE* file, const std::string& path);
 // Renames `from` over `to` (same folder) and fsyncs the folder: the last step of a durable write.
 void rename_durable(const std::string& from, const std::string& to);
+
+// Deletes folder `dir` so that an interruption never leaves it half-deleted under its own name:
+// it is renamed to a hidden .NAME.deleted.tmp first, then removed. Errors go to `ec`.
+void remove_folder(const std::string& dir, std::error_code& ec);
+// Puts the complete (sealed) folder `from` in place of `to`, in the same parent: an existing `to`
+// is renamed aside (.NAME.deleted.tmp) and removed only after `from` has its name; the parent is
+// synced. Throws Error when `from` cannot be renamed.
+void replace_folder(const std::string& from, const std::string& to);
 
 // CRC-32C (Castagnoli) of `n` bytes, continuing from `crc` (0 to start).
 uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);

@@ -132,11 +132,7 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     if (!out) fail(tmp, "cannot be written", "check free space and permissions");
   }
   io::fsync_path(tmp);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) fail(path, "cannot be written: " + ec.message());
-  const fs::path parent = fs::path(path).parent_path();
-  io::fsync_path(parent.empty() ? "." : parent.string());
+  io::rename_durable(tmp, path);
 }
 
 namespace {
@@ -181,27 +177,12 @@ void remove_partial_checkpoints(const std::string& output_dir) {
   }
 }
 
-// Deletes a checkpoint folder so that a kill in the middle never leaves a half-deleted folder
-// under a checkpoint-N name (`last` would skip it, a named resume would refuse it): first renamed
-// to a hidden .checkpoint-N.deleted.tmp, which remove_partial_checkpoints also clears.
-void remove_checkpoint(const std::string& dir, std::error_code& ec) {
-  const fs::path p(dir);
-  std::string name = p.filename().string();
-  name.insert(0, 1, '.');
-  name.append(".deleted.tmp");
-  const fs::path hidden = p.parent_path() / name;
-  fs::remove_all(hidden, ec);
-  fs::rename(p, hidden, ec);
-  if (ec) return;
-  fs::remove_all(hidden, ec);
-}
-
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& in) {
   const std::string name = kPrefix + std::to_string(in.state.global_step);
   const fs::path final_dir = fs::path(output_dir) / name;
   const fs::path tmp_dir = fs::path(output_dir) / ("." + name + ".tmp");
   std::error_code ec;
-  remove_partial_checkpoints(output_dir);
+  fs::remove_all(tmp_dir, ec);  // leftovers of killed runs are cleared when training starts
   fs::create_directories(tmp_dir, ec);
   if (ec) fail(tmp_dir.string(), "cannot be created: " + ec.message());
   try {
@@ -214,11 +195,8 @@ std::string write_checkpoint(const std::string& output_dir, const CheckpointWrit
          "the earlier checkpoints are intact; free disk space and resume with "
          "resume_from_checkpoint: last");
   }
-  // Replace an older checkpoint of the same step (a rerun after overwrite_output_dir).
-  if (fs::exists(final_dir, ec)) remove_checkpoint(final_dir.string(), ec);
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec) fail(final_dir.string(), "cannot be written: " + ec.message());
-  io::fsync_path(output_dir);
+  // Replaces an older checkpoint of the same step (a rerun after overwrite_output_dir).
+  io::replace_folder(tmp_dir.string(), final_dir.string());
   return final_dir.string();
 }
 
@@ -280,7 +258,7 @@ std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64
     // The newest checkpoint stays (a resume needs it).
     if (dir == all.back()) break;
     std::error_code ec;
-    remove_checkpoint(dir, ec);
+    io::remove_folder(dir, ec);  // never half-deleted under its checkpoint-N name
     if (ec) {
       log_warning("could not delete " + dir + ": " + ec.message());
       continue;

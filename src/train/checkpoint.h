@@ -65,8 +65,9 @@ struct CheckpointWriteInput {
 // same step) and returns its path.
 std::string write_checkpoint(const std::string& output_dir, const CheckpointWriteInput& input);
 
-// Removes the .checkpoint-N.tmp folders of writes that never finished (a kill, a full disk): a
-// complete checkpoint is always renamed to checkpoint-N, so these are partial by construction.
+// Removes the .checkpoint-N*.tmp folders of writes or deletions that never finished (a kill, a
+// full disk): a complete checkpoint always has its checkpoint-N name, so these are partial by
+// construction.
 void remove_partial_checkpoints(const std::string& output_dir);
 
 struct LoadedCheckpoint {

@@ -94,7 +94,7 @@ void clear_previous_run(const std::string& out) {
   for (const auto& entry : fs::directory_iterator(out, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("checkpoint-", 0) == 0 || name.rfind(".checkpoint-", 0) == 0 ||
-        name == "export" || name == ".export.tmp" || name == ".export.old" ||
+        name == "export" || name == ".export.tmp" || name == ".export.deleted.tmp" ||
         name == "metrics.jsonl" || name == "trainer_state.json" || name == "runs") {
       fs::remove_all(entry.path(), ec);
     }
@@ -434,13 +434,7 @@ void Trainer::write_export(TrainResult& result) {
          "the checkpoints are intact; free disk space and run `clintorch export` on one of them");
   }
   // The previous export is set aside, not deleted, until the new one has its name.
-  const fs::path old = fs::path(r_.output.output_dir) / ".export.old";
-  fs::remove_all(old, ec);
-  if (fs::exists(out, ec)) fs::rename(out, old, ec);
-  fs::rename(tmp, out, ec);
-  if (ec) fail(out.string(), "cannot be written: " + ec.message());
-  io::fsync_path(r_.output.output_dir);
-  fs::remove_all(old, ec);
+  io::replace_folder(tmp.string(), out.string());
   result.export_dir = out.string();
   log_info("exported the " +
            std::string(r_.evaluation.load_best_model_at_end && !state_.best_model_checkpoint.empty()
