@@ -55,6 +55,15 @@ void check_utf8(std::string_view s, const std::string& file, size_t line, size_t
        "the file must be UTF-8; re-encode it, e.g. `iconv -f latin1 -t utf-8 IN > OUT`");
 }
 
+void check_utf8_text(std::string_view text, const std::string& file) {
+  const size_t bad = find_invalid_utf8(text);
+  if (bad == std::string_view::npos) return;
+  const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + bad, '\n'));
+  const size_t nl = bad == 0 ? std::string_view::npos : text.rfind('\n', bad - 1);
+  const size_t start = nl == std::string_view::npos ? 0 : nl + 1;
+  check_utf8(text.substr(start, bad + 1 - start), file, line);
+}
+
 // ------------------------------------------------------------------------------- LineReader
 
 LineReader::LineReader(const std::string& path, bool check) : path_(path), check_utf8_(check) {

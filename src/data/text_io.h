@@ -27,6 +27,8 @@ size_t find_invalid_utf8(std::string_view s);
 // Throws "FILE:LINE: invalid UTF-8 at byte N of the line" (with a re-encoding hint) when `s` is
 // not valid UTF-8. `column_base` is added to the reported byte position.
 void check_utf8(std::string_view s, const std::string& file, size_t line, size_t column_base = 0);
+// The same for a whole text (a file read at once): the error names the line and the byte of it.
+void check_utf8_text(std::string_view text, const std::string& file);
 
 // Streams a text file line by line. Lines are returned without "\n" / "\r\n"; a UTF-8 byte-order
 // mark at the start of the file is dropped. Every line is checked to be valid UTF-8.

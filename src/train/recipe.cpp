@@ -1,6 +1,5 @@
 // Recipe loading: YAML parsing with locations, `extends`, `--set` overrides; each key is read by
 // its declaration (recipe_schema.cpp), then validate_recipe checks the rules between keys.
-#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -15,15 +14,7 @@ using namespace recipe_detail;
 
 // A recipe is UTF-8 (as YAML requires; yaml-cpp does not check): invalid bytes in a label or a
 // path would come back changed from dump_recipe (found by the recipe fuzz target: two labels
-// that differed only in invalid bytes became one).
-void check_recipe_utf8(const std::string& text, const std::string& name) {
-  const size_t bad = data::find_invalid_utf8(text);
-  if (bad == std::string::npos) return;
-  const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + bad, '\n'));
-  const size_t start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
-  const size_t from = start == std::string::npos || start >= bad ? 0 : start + 1;
-  data::check_utf8(std::string_view(text).substr(from, text.find('\n', bad) - from), name, line);
-}
+// that differed only in invalid bytes became one). data::check_utf8_text checks it.
 
 class Loader {
  public:
@@ -48,7 +39,7 @@ class Loader {
     if (!fs::is_regular_file(file, ec)) fail(file.string(), "is not a file");
 
     const std::string text = data::read_file(file.string());
-    check_recipe_utf8(text, file.string());
+    data::check_utf8_text(text, file.string());
     YAML::Node root;
     try {
       root = YAML::Load(text);
@@ -185,7 +176,7 @@ class Loader {
       const std::string suggestion = key_suggestion(section, name, &hint);
       fail(where, "unknown key '" + name + "' in section '" + section + "'" + suggestion, hint);
     }
-    check_recipe_utf8(value, where);
+    data::check_utf8_text(value, where);
     YAML::Node node;
     try {
       node = YAML::Load(value);
@@ -238,7 +229,7 @@ Recipe load_recipe_from_string(const std::string& yaml, const std::string& name,
                                const std::string& base_dir,
                                const std::vector<std::string>& overrides) {
   Loader loader;
-  check_recipe_utf8(yaml, name);
+  data::check_utf8_text(yaml, name);
   YAML::Node root;
   try {
     root = YAML::Load(yaml);

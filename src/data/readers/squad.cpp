@@ -24,17 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-void check_utf8_text(const std::string& text, const std::string& path) {
-  const size_t bad = find_invalid_utf8(text);
-  if (bad == std::string::npos) return;
-  const auto before = text.begin() + static_cast<std::ptrdiff_t>(bad);
-  const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), before, '\n'));
-  const size_t nl = bad == 0 ? std::string::npos : text.rfind('\n', bad - 1);
-  const size_t col = nl == std::string::npos ? bad : bad - nl - 1;
-  fail(where(path, line), "invalid UTF-8 at byte " + std::to_string(col + 1) + " of the line",
-       "the file must be UTF-8; re-encode it, e.g. `iconv -f latin1 -t utf-8 IN > OUT`");
-}
-
 const json& member(const json& obj, const char* key, json::value_t type, const std::string& path,
                    size_t line, const std::string& what) {
   const auto it = obj.find(key);
